@@ -1,0 +1,36 @@
+# The two entry points a new user types (see README):
+#   make demo   - set up and describe productpage on the bundled demo cluster
+#   make test   - set up everything the tests need (Python, Debian packages, the test API server) and run them
+# Both are idempotent: stamps make the second run fast.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: demo test lint system-deps testcluster clean
+
+demo: $(VENV)/.installed
+	$(BIN)/ambientctl describe pod productpage-v1 --demo
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+system-deps:
+	scripts/install-system-deps
+
+test: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -1,0 +1,61 @@
+"""Option groups shared by commands, declared once so every command reads cluster state and prints output
+the same way (kubectl habits: --context, --kubeconfig, -n, -o)."""
+
+from __future__ import annotations
+
+import argparse
+
+OUTPUT_FORMATS = ("text", "json", "yaml")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: `ambientctl describe: error: ...` and exit code 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def add_source_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("cluster state (default: the live cluster of the current kubeconfig context)")
+    g.add_argument(
+        "--snapshot",
+        metavar="PATH",
+        help="read manifests from a file, directory or archive instead of a live cluster "
+        "(kubectl get -o yaml|json output, a ztunnel config_dump, an ambientctl snapshot or bundle)",
+    )
+    g.add_argument(
+        "--demo",
+        nargs="?",
+        const="bookinfo",
+        metavar="NAME",
+        help="use a bundled demo cluster: bookinfo (default, current Istio), seed-2022, hairpin-1.20",
+    )
+    g.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
+    g.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    g.add_argument(
+        "--request-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=10.0,
+        help="give up on an unreachable API server after this long (default: 10)",
+    )
+    g.add_argument(
+        "--istio-version",
+        metavar="X.Y",
+        help="behaviour model to use (e.g. 1.20, 1.24, experimental-2022); default: detected from the "
+        "istiod/ztunnel image tags",
+    )
+
+
+def add_output_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-o",
+        "--output",
+        choices=OUTPUT_FORMATS,
+        default="text",
+        help="output format (default: text)",
+    )
+
+
+def add_namespace_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-n", "--namespace", metavar="NS", help="namespace of the object (default: default)")

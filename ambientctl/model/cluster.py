@@ -1,0 +1,142 @@
+"""The cluster as ambientctl sees it: every object read from one source, indexed for the lookups the mesh
+view does on every call (pods by namespace and IP, services by namespace and VIP)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from ambientctl.model import objects as o
+
+
+@dataclass
+class Cluster:
+    namespaces: dict[str, o.Namespace] = field(default_factory=dict)
+    nodes: dict[str, o.Node] = field(default_factory=dict)
+    pods: list[o.Pod] = field(default_factory=list)
+    services: list[o.Service] = field(default_factory=list)
+    service_accounts: list[o.ServiceAccount] = field(default_factory=list)
+    gateways: list[o.Gateway] = field(default_factory=list)
+    gateway_classes: dict[str, o.GatewayClass] = field(default_factory=dict)
+    authorization_policies: list[o.AuthorizationPolicy] = field(default_factory=list)
+    peer_authentications: list[o.PeerAuthentication] = field(default_factory=list)
+    http_routes: list[o.HTTPRoute] = field(default_factory=list)
+    virtual_services: list[o.VirtualService] = field(default_factory=list)
+    destination_rules: list[o.DestinationRule] = field(default_factory=list)
+    service_entries: list[o.ServiceEntry] = field(default_factory=list)
+    controllers: list[o.Controller] = field(default_factory=list)
+    config_maps: list[o.ConfigMap] = field(default_factory=list)
+    network_policies: list[o.NetworkPolicy] = field(default_factory=list)
+    unknown: list[o.Unknown] = field(default_factory=list)
+    # What the source could not read (e.g. "AuthorizationPolicy": "403 Forbidden"); empty when complete.
+    unreadable: dict[str, str] = field(default_factory=dict)
+    # Kinds whose CRDs are absent from the cluster (a fact, not an error).
+    absent_kinds: list[str] = field(default_factory=list)
+    source: str = ""  # human description: "demo bookinfo", "snapshot ./dump", "live context kind-ambient"
+
+    def __post_init__(self) -> None:
+        self._index: dict[str, Any] | None = None
+
+    # -- building ---------------------------------------------------------------------------------------
+    def add(self, obj: Any) -> None:
+        self._index = None
+        match obj:
+            case o.Namespace():
+                self.namespaces[obj.meta.name] = obj
+            case o.Node():
+                self.nodes[obj.meta.name] = obj
+            case o.Pod():
+                self.pods.append(obj)
+            case o.Service():
+                self.services.append(obj)
+            case o.ServiceAccount():
+                self.service_accounts.append(obj)
+            case o.Gateway():
+                self.gateways.append(obj)
+            case o.GatewayClass():
+                self.gateway_classes[obj.meta.name] = obj
+            case o.AuthorizationPolicy():
+                self.authorization_policies.append(obj)
+            case o.PeerAuthentication():
+                self.peer_authentications.append(obj)
+            case o.HTTPRoute():
+                self.http_routes.append(obj)
+            case o.VirtualService():
+                self.virtual_services.append(obj)
+            case o.DestinationRule():
+                self.destination_rules.append(obj)
+            case o.ServiceEntry():
+                self.service_entries.append(obj)
+            case o.Controller():
+                self.controllers.append(obj)
+            case o.ConfigMap():
+                self.config_maps.append(obj)
+            case o.NetworkPolicy():
+                self.network_policies.append(obj)
+            case o.Unknown():
+                self.unknown.append(obj)
+            case _:
+                raise TypeError(f"not a model object: {obj!r}")
+
+    # -- lookups ----------------------------------------------------------------------------------------
+    def _idx(self) -> dict[str, Any]:
+        if self._index is None:
+            pods_by_ns: dict[str, list[o.Pod]] = defaultdict(list)
+            pods_by_ip: dict[str, list[o.Pod]] = defaultdict(list)
+            for p in self.pods:
+                pods_by_ns[p.meta.namespace].append(p)
+                if not p.host_network:
+                    for ip in p.ips:
+                        pods_by_ip[ip].append(p)
+            svcs_by_ns: dict[str, list[o.Service]] = defaultdict(list)
+            svc_by_vip: dict[str, o.Service] = {}
+            svc_by_key: dict[str, o.Service] = {}
+            for s in self.services:
+                svcs_by_ns[s.meta.namespace].append(s)
+                svc_by_key[s.meta.key] = s
+                for ip in s.cluster_ips:
+                    if ip and ip != "None":
+                        svc_by_vip[ip] = s
+            by_kind_ns: dict[tuple[str, str], list[Any]] = defaultdict(list)
+            for lst in (self.authorization_policies, self.peer_authentications, self.gateways, self.http_routes,
+                        self.virtual_services, self.destination_rules, self.service_entries, self.controllers,
+                        self.network_policies):
+                for obj in lst:
+                    by_kind_ns[(obj.meta.kind, obj.meta.namespace)].append(obj)
+            self._index = {
+                "pods_by_ns": pods_by_ns,
+                "pods_by_ip": pods_by_ip,
+                "svcs_by_ns": svcs_by_ns,
+                "svc_by_vip": svc_by_vip,
+                "svc_by_key": svc_by_key,
+                "by_kind_ns": by_kind_ns,
+                "gw_by_key": {g.meta.key: g for g in self.gateways},
+            }
+        return self._index
+
+    def pods_in(self, namespace: str) -> list[o.Pod]:
+        return self._idx()["pods_by_ns"].get(namespace, [])
+
+    def pods_with_ip(self, ip: str) -> list[o.Pod]:
+        return self._idx()["pods_by_ip"].get(ip, [])
+
+    def services_in(self, namespace: str) -> list[o.Service]:
+        return self._idx()["svcs_by_ns"].get(namespace, [])
+
+    def service(self, namespace: str, name: str) -> o.Service | None:
+        return self._idx()["svc_by_key"].get(f"{namespace}/{name}")
+
+    def service_with_vip(self, ip: str) -> o.Service | None:
+        return self._idx()["svc_by_vip"].get(ip)
+
+    def gateway(self, namespace: str, name: str) -> o.Gateway | None:
+        return self._idx()["gw_by_key"].get(f"{namespace}/{name}")
+
+    def of_kind(self, kind: str, namespace: str) -> list[Any]:
+        """Namespaced objects of one kind in one namespace (AuthorizationPolicy, Gateway, ...)."""
+        return self._idx()["by_kind_ns"].get((kind, namespace), [])
+
+    def namespace_labels(self, namespace: str) -> dict[str, str]:
+        ns = self.namespaces.get(namespace)
+        return ns.meta.labels if ns else {}
