@@ -1,0 +1,31 @@
+"""Turn the shared source options (--demo, --snapshot, live) into a MeshView. Sources are imported only here
+and only when used, so `--help` never pays for them."""
+
+from __future__ import annotations
+
+import argparse
+
+from ambientctl.mesh import MeshView
+from ambientctl.model import Cluster
+
+
+def load_cluster(args: argparse.Namespace) -> Cluster:
+    if args.demo and args.snapshot:
+        from ambientctl.errors import UsageError
+
+        raise UsageError("--demo and --snapshot are alternatives; give one")
+    if args.demo:
+        from ambientctl.sources.demo import load_demo
+
+        return load_demo(args.demo)
+    if args.snapshot:
+        from ambientctl.sources.files import load_snapshot
+
+        return load_snapshot(args.snapshot)
+    from ambientctl.sources.kube import load_live
+
+    return load_live(context=args.context, kubeconfig=args.kubeconfig, request_timeout=args.request_timeout)
+
+
+def load_view(args: argparse.Namespace) -> MeshView:
+    return MeshView(load_cluster(args), istio_version=args.istio_version)

@@ -1,0 +1,95 @@
+"""Findings: misconfigurations that change what happens to traffic, each with a stable id, a severity and a
+sentence that says the effect (not just the symptom). Sources for each rule are in research/istio.md §8."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ambientctl.mesh.view import DATAPLANE_MODE, Enrollment, MeshView, WaypointBinding
+from ambientctl.model import objects as o
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    severity: str  # error | warning | info
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "severity": self.severity, "message": self.message}
+
+
+def pod_findings(
+    view: MeshView,
+    pod: o.Pod,
+    enr: Enrollment,
+    zt: o.Pod | None,
+    wl: WaypointBinding,
+    svcs: list[tuple[o.Service, WaypointBinding]],
+    doc: dict[str, Any],
+) -> list[Finding]:
+    out: list[Finding] = []
+    ns = pod.meta.namespace
+    ns_ambient = view.cluster.namespace_labels(ns).get(DATAPLANE_MODE) == "ambient"
+
+    if pod.host_network:
+        out.append(Finding(
+            "host-network", "warning",
+            "hostNetwork pod: never captured by ztunnel. As a client it connects in plaintext (no identity), so "
+            "it is denied wherever PeerAuthentication is STRICT or an ALLOW policy requires an identity; calls to it "
+            "by IP reach the node, not a mesh workload."))
+    if enr.mode == "sidecar" and ns_ambient:
+        out.append(Finding(
+            "sidecar-in-ambient-namespace", "warning",
+            f"pod has an Istio sidecar although namespace {ns} is in ambient mode: it keeps using its sidecar, is "
+            "not captured by ztunnel, and as a client it bypasses waypoints (L7 policies on waypoints do not see "
+            "its requests; istio#51445)."))
+    if enr.mode == "ambient":
+        if zt is None:
+            out.append(Finding(
+                "no-ztunnel-on-node", "error",
+                f"no ztunnel pod runs on node {pod.node_name or '(unscheduled)'}: this pod's traffic cannot be "
+                "captured or forwarded (istio-cni reports 'no ztunnel connection')."))
+        elif not zt.ready:
+            out.append(Finding("ztunnel-not-ready", "error",
+                               f"ztunnel {zt.meta.key} on node {pod.node_name} is not ready."))
+        if enr.redirection and enr.redirection != "enabled":
+            out.append(Finding(
+                "not-captured", "warning",
+                f"ambient.istio.io/redirection={enr.redirection}: istio-cni has not finished setting up "
+                "redirection, so traffic still bypasses ztunnel."))
+
+    for b in [wl] + [b for _, b in svcs]:
+        if b.problem and not b.silent:
+            effect = ("traffic is sent directly to the destination, so L7 policy and routing of that waypoint are "
+                      "silently not applied (fail open)")
+            out.append(Finding(
+                "waypoint-not-used", "warning",
+                f"{b.subject}: {b.bound_by} asks for waypoint {b.requested}, but istiod does not bind it "
+                f"({b.problem_reason}: {b.problem}); {effect}."))
+
+    for p in doc.get("policies", []):
+        if p["enforcedBy"] == "none" and p["why"].startswith("targets Service"):
+            out.append(Finding("policy-without-waypoint", "warning",
+                               f"AuthorizationPolicy {p['namespace']}/{p['name']} {p['why']}."))
+        elif p["enforcedBy"] == "none" and "selects a waypoint pod" in p["why"]:
+            out.append(Finding("selector-policy-on-waypoint", "warning",
+                               f"AuthorizationPolicy {p['namespace']}/{p['name']} {p['why']}."))
+
+    for r in doc.get("routes", []):
+        if r["kind"] in ("VirtualService", "HTTPRoute", "GRPCRoute") and r["appliedBy"] is None and \
+                enr.mode == "ambient":
+            out.append(Finding(
+                "route-without-waypoint", "warning",
+                f"{r['kind']} {r['namespace']}/{r['name']} routes {r['service']}, but that service has no waypoint: "
+                "ztunnel ignores L7 routing, so it is not applied."))
+
+    pa = doc.get("peerAuthentication") or {}
+    if pa.get("mode") == "DISABLE" and enr.mode == "ambient":
+        out.append(Finding("peer-authentication-disable-ignored", "info",
+                           f"PeerAuthentication {pa['source']} sets DISABLE, which ambient ignores: HBONE stays mTLS "
+                           "and plaintext is accepted as under PERMISSIVE."))
+    return out

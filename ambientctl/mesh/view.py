@@ -1,0 +1,316 @@
+"""The ambient view of a cluster: per workload, is it in the mesh and why, which ztunnel serves it, what is
+its SPIFFE identity, which services select it, and which waypoint (if any) its traffic goes through and why.
+
+The waypoint rules follow istiod per era (research/istio.md §5):
+- 1.22+: `istio.io/use-waypoint` on the Service/Pod beats the namespace label; `none` opts out;
+  `istio.io/use-waypoint-namespace` (1.23+) for cross-namespace; `istio.io/waypoint-for` filters by traffic type;
+  a waypoint is ready once its Gateway has an address (istiod `pilot/pkg/serviceregistry/ambient/waypoints.go`).
+- 1.18–1.21: a Gateway `istio-waypoint` with `istio.io/for-service-account` serves that service account and
+  wins over a namespace-wide one (1.18 `ambientindex.go`); it serves all traffic to those pods.
+- experimental-2022: a Gateway `istio-mesh` with `istio.io/service-account` (all accounts without it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ambientctl.mesh.install import IstioInstall, detect, is_ztunnel_pod
+from ambientctl.mesh.version import IstioVersion
+from ambientctl.model import Cluster
+from ambientctl.model import objects as o
+
+DATAPLANE_MODE = "istio.io/dataplane-mode"
+USE_WAYPOINT = "istio.io/use-waypoint"
+USE_WAYPOINT_NS = "istio.io/use-waypoint-namespace"
+WAYPOINT_FOR = "istio.io/waypoint-for"
+REDIRECTION = "ambient.istio.io/redirection"
+SIDECAR_STATUS = "sidecar.istio.io/status"
+GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+LEGACY_SA_ANNOTATION = "istio.io/for-service-account"
+EXPERIMENTAL_SA_ANNOTATION = "istio.io/service-account"
+
+WAYPOINT_CLASSES_CURRENT = ("istio-waypoint", "istio-agentgateway-waypoint")
+WAYPOINT_CLASS_LEGACY = "istio-waypoint"
+WAYPOINT_CLASS_EXPERIMENTAL = "istio-mesh"
+
+
+@dataclass
+class Enrollment:
+    mode: str  # ambient | sidecar | none
+    reason: str
+    role: str = "workload"  # workload | waypoint | ztunnel | istiod | istio-cni | gateway
+    redirection: str = ""  # ambient.istio.io/redirection annotation as istio-cni wrote it
+
+
+@dataclass
+class Waypoint:
+    gateway: o.Gateway
+    ready: bool
+    traffic_type: str  # service | workload | all | none
+    service_account: str  # the waypoint's own identity (what the destination ztunnel sees)
+    pods: list[o.Pod] = field(default_factory=list)
+    serves_service_account: str = ""  # legacy/experimental: the account it is dedicated to ("" = namespace)
+
+    @property
+    def name(self) -> str:
+        return self.gateway.meta.name
+
+    @property
+    def namespace(self) -> str:
+        return self.gateway.meta.namespace
+
+    @property
+    def key(self) -> str:
+        return self.gateway.meta.key
+
+
+@dataclass
+class WaypointBinding:
+    """The outcome of istiod's resolution for one Service or Pod."""
+
+    subject: str  # "Service default/productpage" or "Pod default/sleep-..."
+    scope: str  # service | workload | all (legacy: all traffic to the pod)
+    waypoint: Waypoint | None = None
+    bound_by: str = ""  # the label/annotation that asked for it, as a sentence fragment
+    requested: str = ""  # "ns/name" the label asked for
+    problem: str = ""  # why the requested waypoint is not used (istiod's condition message)
+    problem_reason: str = ""  # WaypointIsNotReady | AttachmentDenied | UnsupportedTrafficType | ...
+    silent: bool = False  # a namespace waypoint that simply does not serve this traffic type
+
+
+class MeshView:
+    def __init__(self, cluster: Cluster, istio_version: str | None = None):
+        self.cluster = cluster
+        self.install: IstioInstall = detect(cluster, istio_version)
+        self.version: IstioVersion = self.install.version
+        self._waypoints: dict[str, Waypoint] | None = None
+        self._waypoint_pods: dict[int, Waypoint] = {}
+
+    # -- membership -----------------------------------------------------------------------------------------
+    def enrollment(self, pod: o.Pod) -> Enrollment:
+        """Is the pod captured by ztunnel, and why (istio-cni `enablement_selector.go`, chart defaults)."""
+        labels, ann = pod.meta.labels, pod.meta.annotations
+        ns_mode = self.cluster.namespace_labels(pod.meta.namespace).get(DATAPLANE_MODE, "")
+        pod_mode = labels.get(DATAPLANE_MODE, "")
+        redirection = ann.get(REDIRECTION, "")
+        role = self._role(pod)
+        if role == "waypoint":
+            return Enrollment("none", "waypoint proxies speak HBONE themselves and are never captured", role, redirection)
+        if role in ("ztunnel", "istio-cni"):
+            return Enrollment("none", f"{role} is part of the ambient data plane, not a workload", role, redirection)
+        if pod.host_network:
+            return Enrollment("none", "hostNetwork pods share the node's network namespace and are never captured",
+                              role, redirection)
+        if SIDECAR_STATUS in ann or any(c.name == "istio-proxy" for c in pod.containers + pod.init_containers):
+            return Enrollment("sidecar", "an Istio sidecar is injected (sidecar.istio.io/status); sidecar pods are "
+                              "never captured by ztunnel", role, redirection)
+        if pod_mode == "none":
+            return Enrollment("none", f"pod label {DATAPLANE_MODE}=none opts it out", role, redirection)
+        if pod_mode == "ambient" and (self.version.at_least(1, 22) or ns_mode == "ambient"):
+            return Enrollment("ambient", f"pod label {DATAPLANE_MODE}=ambient", role, redirection)
+        if ns_mode == "ambient":
+            return Enrollment("ambient", f"namespace {pod.meta.namespace} has label {DATAPLANE_MODE}=ambient",
+                              role, redirection)
+        if ns_mode:
+            return Enrollment("none", f"namespace {pod.meta.namespace} has {DATAPLANE_MODE}={ns_mode}", role,
+                              redirection)
+        return Enrollment("none", f"neither pod nor namespace {pod.meta.namespace} has {DATAPLANE_MODE}=ambient",
+                          role, redirection)
+
+    def _role(self, pod: o.Pod) -> str:
+        labels = pod.meta.labels
+        if is_ztunnel_pod(pod):
+            return "ztunnel"
+        if labels.get("k8s-app") == "istio-cni-node" or labels.get("app") == "istio-cni-node":
+            return "istio-cni"
+        if labels.get("app") == "istiod":
+            return "istiod"
+        if self.waypoint_of_pod(pod) is not None:
+            return "waypoint"
+        if labels.get("istio") in ("ingressgateway", "egressgateway", "eastwestgateway") or GATEWAY_NAME_LABEL in labels:
+            return "gateway"
+        return "workload"
+
+    def identity(self, pod: o.Pod) -> str:
+        return spiffe(self.install.trust_domain, pod.meta.namespace, pod.service_account)
+
+    def ztunnel_for(self, pod: o.Pod) -> o.Pod | None:
+        return self.install.ztunnels.get(pod.node_name)
+
+    def services_for(self, pod: o.Pod) -> list[o.Service]:
+        labels = pod.meta.labels
+        return [
+            s
+            for s in self.cluster.services_in(pod.meta.namespace)
+            if s.selector and all(labels.get(k) == v for k, v in s.selector.items())
+        ]
+
+    def pods_for(self, svc: o.Service) -> list[o.Pod]:
+        if not svc.selector:
+            return []
+        sel = svc.selector
+        return [p for p in self.cluster.pods_in(svc.meta.namespace)
+                if all(p.meta.labels.get(k) == v for k, v in sel.items())]
+
+    # -- waypoints ------------------------------------------------------------------------------------------
+    def waypoints(self) -> dict[str, Waypoint]:
+        """Every Gateway that is a waypoint in this era, by `ns/name`."""
+        if self._waypoints is None:
+            self._waypoints = {}
+            for gw in self.cluster.gateways:
+                wp = self._as_waypoint(gw)
+                if wp is not None:
+                    self._waypoints[gw.meta.key] = wp
+                    for p in wp.pods:
+                        self._waypoint_pods[id(p)] = wp
+        return self._waypoints
+
+    def _is_waypoint_class(self, gw: o.Gateway) -> bool:
+        if self.version.experimental:
+            return gw.class_name == WAYPOINT_CLASS_EXPERIMENTAL
+        if self.version.legacy:
+            return gw.class_name == WAYPOINT_CLASS_LEGACY
+        if gw.class_name in WAYPOINT_CLASSES_CURRENT:
+            return True
+        gc = self.cluster.gateway_classes.get(gw.class_name)
+        return bool(gc and gc.controller == "istio.io/mesh-controller" and gw.class_name != "istio-east-west")
+
+    def _as_waypoint(self, gw: o.Gateway) -> Waypoint | None:
+        if not self._is_waypoint_class(gw):
+            return None
+        ns, name = gw.meta.namespace, gw.meta.name
+        v = self.version
+        if v.experimental:
+            served = gw.meta.annotations.get(EXPERIMENTAL_SA_ANNOTATION, "")
+            pods = [p for p in self.cluster.pods_in(ns) if p.meta.labels.get("ambient-type") == "waypoint"
+                    and (not served or p.meta.name.startswith(f"{served}-waypoint-proxy"))]
+            cond = gw.condition("Ready")
+            ready = (cond is not None and cond.status == "True") or any(p.ready for p in pods)
+            # 2022 waypoints ran as the service account they served (their filter chains name that identity).
+            sa = pods[0].service_account if pods else served
+            return Waypoint(gw, ready, "all", sa, pods, served)
+        pods = [p for p in self.cluster.pods_in(ns)
+                if p.meta.labels.get(GATEWAY_NAME_LABEL) == name or p.meta.labels.get("istio.io/gateway-name") == name]
+        if v.legacy:
+            served = gw.meta.annotations.get(LEGACY_SA_ANNOTATION, "")
+            prog = gw.condition("Programmed") or gw.condition("Ready")
+            ready = bool(gw.addresses) or (prog is not None and prog.status == "True") or any(p.ready for p in pods)
+            sa = pods[0].service_account if pods else f"{name}-istio-waypoint"
+            return Waypoint(gw, ready, "all", sa, pods, served)
+        traffic = gw.meta.labels.get(WAYPOINT_FOR, "")
+        if not traffic:
+            gc = self.cluster.gateway_classes.get(gw.class_name)
+            traffic = (gc.meta.labels.get(WAYPOINT_FOR, "") if gc else "") or "service"
+        sa = pods[0].service_account if pods else name
+        return Waypoint(gw, bool(gw.addresses), traffic, sa, pods)
+
+    def waypoint_of_pod(self, pod: o.Pod) -> Waypoint | None:
+        """The waypoint this pod *is* (not the one it uses)."""
+        self.waypoints()
+        return self._waypoint_pods.get(id(pod))
+
+    def service_waypoint(self, svc: o.Service) -> WaypointBinding:
+        subject = f"Service {svc.meta.key}"
+        if not self.version.current:
+            pods = self.pods_for(svc)
+            bindings = [self.workload_waypoint(p) for p in pods]
+            bound = next((b for b in bindings if b.waypoint), None)
+            if bound:
+                return WaypointBinding(subject, "all", bound.waypoint, bound.bound_by)
+            return WaypointBinding(subject, "all")
+        if self._is_waypoint_service(svc):
+            return WaypointBinding(subject, "service", bound_by="waypoint and east-west gateway services never use a "
+                                   "waypoint")
+        return self._resolve_current(subject, "service", svc.meta.labels, svc.meta.namespace)
+
+    def workload_waypoint(self, pod: o.Pod) -> WaypointBinding:
+        subject = f"Pod {pod.meta.key}"
+        if self.waypoint_of_pod(pod) is not None:
+            return WaypointBinding(subject, "workload", bound_by="a waypoint never uses a waypoint")
+        if self.version.current:
+            return self._resolve_current(subject, "workload", pod.meta.labels, pod.meta.namespace)
+        # 1.18–1.21 and 2022: a waypoint dedicated to the pod's service account wins over a namespace-wide one.
+        candidates = [w for w in self.waypoints().values() if w.namespace == pod.meta.namespace]
+        ann = EXPERIMENTAL_SA_ANNOTATION if self.version.experimental else LEGACY_SA_ANNOTATION
+        for wp in candidates:
+            if wp.serves_service_account == pod.service_account:
+                return self._legacy_binding(subject, wp, f"Gateway {wp.key} serves service account "
+                                            f"{pod.service_account} ({ann})")
+        for wp in candidates:
+            if not wp.serves_service_account:
+                return self._legacy_binding(subject, wp, f"Gateway {wp.key} serves the whole namespace (no {ann})")
+        return WaypointBinding(subject, "all")
+
+    def _legacy_binding(self, subject: str, wp: Waypoint, why: str) -> WaypointBinding:
+        b = WaypointBinding(subject, "all", wp if wp.ready else None, why, wp.key)
+        if not wp.ready:
+            b.problem, b.problem_reason = f'waypoint "{wp.key}" is not ready', "WaypointIsNotReady"
+        return b
+
+    def _is_waypoint_service(self, svc: o.Service) -> bool:
+        labels = svc.meta.labels
+        if labels.get("gateway.istio.io/managed") == "istio.io-mesh-controller":
+            return True
+        gw_name = labels.get(GATEWAY_NAME_LABEL)
+        return bool(gw_name and self.cluster.gateway(svc.meta.namespace, gw_name))
+
+    def _resolve_current(self, subject: str, kind: str, labels: dict[str, str], ns: str) -> WaypointBinding:
+        if USE_WAYPOINT in labels:
+            where, src_labels, src_ns = f"{subject.split()[0].lower()} label", labels, ns
+        else:
+            ns_labels = self.cluster.namespace_labels(ns)
+            if USE_WAYPOINT not in ns_labels:
+                return WaypointBinding(subject, kind)
+            where, src_labels, src_ns = f"namespace {ns} label", ns_labels, ns
+        value = src_labels[USE_WAYPOINT]
+        if value in ("none", "~", "*/none"):
+            return WaypointBinding(subject, kind, bound_by=f"{where} {USE_WAYPOINT}={value} opts out")
+        wp_ns, wp_name = src_ns, value
+        if self.version.at_least(1, 23) and src_labels.get(USE_WAYPOINT_NS):
+            wp_ns = src_labels[USE_WAYPOINT_NS]
+        elif "/" in value and not self.version.at_least(1, 23):
+            wp_ns, wp_name = value.split("/", 1)
+        bound_by = f"{where} {USE_WAYPOINT}={value}" + (
+            f" ({USE_WAYPOINT_NS}={src_labels[USE_WAYPOINT_NS]})" if src_labels.get(USE_WAYPOINT_NS) else ""
+        )
+        b = WaypointBinding(subject, kind, bound_by=bound_by, requested=f"{wp_ns}/{wp_name}")
+        wp = self.waypoints().get(f"{wp_ns}/{wp_name}")
+        if wp is None or not wp.ready:
+            b.problem_reason = "WaypointIsNotReady"
+            b.problem = (f'waypoint "{wp_ns}/{wp_name}" is not ready' +
+                         ("" if wp else f": no waypoint Gateway {wp_ns}/{wp_name} exists"))
+            return b
+        if wp_ns != ns and not self._attachment_allowed(wp, ns):
+            b.problem_reason = "AttachmentDenied"
+            b.problem = f'we are not permitted to attach to waypoint "{wp.key}" (missing allowedRoutes?)'
+            return b
+        if wp.traffic_type not in (kind, "all"):
+            if where.startswith("namespace"):
+                b.silent = True
+                b.problem = (f"namespace waypoint {wp.key} serves {wp.traffic_type} traffic only "
+                             f"({WAYPOINT_FOR}={wp.traffic_type}), so {kind} traffic does not use it")
+            else:
+                b.problem_reason = "UnsupportedTrafficType"
+                b.problem = (f'attempting to bind to traffic type "{kind}" which the waypoint "{wp.key}" does not '
+                             "support")
+            return b
+        b.waypoint = wp
+        return b
+
+    def _attachment_allowed(self, wp: Waypoint, ns: str) -> bool:
+        frm = wp.gateway.allowed_routes_from
+        if frm == "All":
+            return True
+        if frm == "Selector":
+            sel = wp.gateway.allowed_routes_selector or {}
+            labels = self.cluster.namespace_labels(ns)
+            return all(labels.get(k) == v for k, v in sel.items())
+        return False
+
+    # -- lookups by name ------------------------------------------------------------------------------------
+    def ztunnel_pods(self) -> list[o.Pod]:
+        return list(self.install.ztunnels.values())
+
+
+def spiffe(trust_domain: str, namespace: str, service_account: str) -> str:
+    return f"spiffe://{trust_domain}/ns/{namespace}/sa/{service_account}"

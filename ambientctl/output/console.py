@@ -1,0 +1,43 @@
+"""One place that decides how text output looks on this stream: colour on a terminal, plain text in pipes and
+golden files, a stable width when not a terminal (so output does not depend on who runs it)."""
+
+from __future__ import annotations
+
+import os
+from typing import TextIO
+
+from rich.console import Console
+from rich.theme import Theme
+
+THEME = Theme(
+    {
+        "allow": "bold green",
+        "deny": "bold red",
+        "warn": "yellow",
+        "error": "bold red",
+        "info": "cyan",
+        "dim": "dim",
+        "head": "bold",
+        "key": "bold cyan",
+        "name": "bold",
+        "ok": "green",
+        "bad": "red",
+    }
+)
+
+PLAIN_WIDTH = 100
+
+
+def console_for(out: TextIO) -> Console:
+    tty = hasattr(out, "isatty") and out.isatty()
+    no_color = "NO_COLOR" in os.environ
+    return Console(
+        file=out,
+        theme=THEME,
+        highlight=False,
+        soft_wrap=False,
+        width=None if tty else int(os.environ.get("COLUMNS", PLAIN_WIDTH)),
+        color_system="auto" if tty and not no_color else None,
+        force_terminal=tty,
+        emoji=False,
+    )
