@@ -152,7 +152,7 @@ def effective_peer_authentication(view: MeshView, pod: o.Pod) -> dict[str, Any]:
          if ns != root else None),
         ("mesh", oldest([p for p in view.cluster.of_kind("PeerAuthentication", root) if not p.selector])),
     ]
-    mode, source = "PERMISSIVE", "default (no PeerAuthentication)"
+    mode, source = "PERMISSIVE", "default: no PeerAuthentication applies"
     for level, pa in reversed(levels):
         if pa is not None and pa.mode not in ("", "UNSET"):
             mode, source = pa.mode, f"{level} {pa.meta.key}"

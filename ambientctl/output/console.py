@@ -3,7 +3,10 @@ golden files, a stable width when not a terminal (so output does not depend on w
 
 from __future__ import annotations
 
+import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 from rich.console import Console
@@ -41,3 +44,19 @@ def console_for(out: TextIO) -> Console:
         force_terminal=tty,
         emoji=False,
     )
+
+
+@contextmanager
+def text_output(out: TextIO) -> Iterator[Console]:
+    """A console for one text rendering. Off a terminal the text is buffered and written with trailing spaces
+    stripped, so pipes and golden files get clean lines."""
+    if hasattr(out, "isatty") and out.isatty():
+        yield console_for(out)
+        return
+    buf = io.StringIO()
+    console = console_for(out)
+    console.file = buf
+    yield console
+    out.write("\n".join(line.rstrip() for line in buf.getvalue().split("\n")))
+
+

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ambientctl.output.console import console_for
+from ambientctl.output.console import text_output
 
 MODE_STYLE = {"ambient": "ok", "sidecar": "info", "none": "warn"}
 SEV_MARK = {"error": ("✖", "error"), "warning": ("▲", "warn"), "info": ("●", "info")}
@@ -27,7 +28,11 @@ def _ready(ok: bool) -> str:
 
 
 def render_pod(doc: dict[str, Any], out: TextIO) -> None:
-    c = console_for(out)
+    with text_output(out) as c:
+        _render(c, doc)
+
+
+def _render(c: Any, doc: dict[str, Any]) -> None:
     p = doc["pod"]
     mesh = doc["mesh"]
 
@@ -155,4 +160,4 @@ def render_pod(doc: dict[str, Any], out: TextIO) -> None:
 def _section(c: Any, title: str, body: Any) -> None:
     c.print()
     c.print(f"[head]{title}[/]")
-    c.print(body)
+    c.print(Padding(body, (0, 0, 0, 2)))
