@@ -100,3 +100,43 @@ def _suggest(cluster: Cluster, name: str, ns: str) -> str:
     if elsewhere:
         return f" (found in namespace {', '.join(elsewhere)}: add -n {elsewhere[0]})"
     return ""
+
+
+def split_port(ref: str) -> tuple[str, int | None]:
+    """`host:9080` -> ("host", 9080); IPv6 must be bracketed when a port is given (`[fd00::1]:80`)."""
+    if ref.startswith("["):
+        host, _, rest = ref[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+        return host, _port(ref, port) if port else None
+    if ref.count(":") == 1:
+        host, port = ref.split(":")
+        return host, _port(ref, port)
+    return ref, None
+
+
+def _port(ref: str, text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise UsageError(f"{ref!r}: {text!r} is not a port number")
+    return int(text)
+
+
+def is_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def resolve_service(cluster: Cluster, host: str, namespace: str | None) -> o.Service | None:
+    """`name`, `name.ns`, `name.ns.svc`, `name.ns.svc.<domain>` -> the Service, or None."""
+    parts = host.split(".")
+    if len(parts) >= 3 and parts[2] == "svc":
+        return cluster.service(parts[1], parts[0])
+    if len(parts) == 2:
+        return cluster.service(parts[1], parts[0])
+    if len(parts) == 1:
+        return cluster.service(namespace or "default", host)
+    return None

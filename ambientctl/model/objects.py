@@ -48,6 +48,7 @@ class Container:
     image: str = ""
     env: dict[str, str] = field(default_factory=dict)  # literal `value`s only; valueFrom is never resolved
     ports: list[int] = field(default_factory=list)
+    named_ports: dict[str, int] = field(default_factory=dict)  # containerPort by port name (named targetPorts)
 
 
 @dataclass(slots=True)

@@ -112,8 +112,12 @@ def _containers(d: _Doc, path: str) -> list[o.Container]:
                 raise d.fail(f"{path}[{i}].env[{j}]", "must be a mapping with a name")
             if "value" in e:
                 env[str(e["name"])] = "" if e["value"] is None else str(e["value"])
-        ports = [int(p["containerPort"]) for p in c.get("ports") or [] if isinstance(p, dict) and "containerPort" in p]
-        out.append(o.Container(name=str(c.get("name", "")), image=str(c.get("image", "")), env=env, ports=ports))
+        raw_ports = [p for p in c.get("ports") or [] if isinstance(p, dict) and isinstance(p.get("containerPort"), int)]
+        out.append(o.Container(
+            name=str(c.get("name", "")), image=str(c.get("image", "")), env=env,
+            ports=[p["containerPort"] for p in raw_ports],
+            named_ports={str(p["name"]): p["containerPort"] for p in raw_ports if p.get("name")},
+        ))
     return out
 
 

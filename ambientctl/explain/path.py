@@ -1,0 +1,296 @@
+"""The data path of one request, per Istio era: which hops it crosses and which components get to decide.
+
+Rules and their sources (research/istio.md §3–§5, ztunnel sources at the tags named):
+- Only the destination side enforces: the destination ztunnel (L4) and, when in the path, the waypoint.
+- 1.22+: a client's ztunnel sends service-VIP traffic to the service's waypoint and pod-IP traffic only to a
+  workload waypoint (`src/proxy/outbound.rs::build_request`); the destination ztunnel then sees the
+  waypoint's identity. Uncaptured clients, sidecars and ingress gateways (without
+  `istio.io/ingress-use-waypoint`) reach the pod directly. Traffic to an uncaptured destination leaves the
+  client's ztunnel as plaintext TCP (passthrough).
+- 1.18–1.21: the waypoint is chosen by the destination *workload* for every address (1.20.0
+  `outbound.rs` `fetch_waypoint(&us.workload, ..)`, request type ToServerWaypoint); the destination ztunnel
+  skips policy for traffic from its waypoint and answers 401 `bypassed waypoint` to HBONE that skipped it
+  (1.20.0 `inbound.rs`); plaintext from outside the mesh to a pod with a waypoint is hairpinned through the
+  waypoint with policy skipped at ztunnel (1.20.0 `inbound_passthrough.rs`), and fails with `unknown source`
+  when the caller's IP is no known workload (`build_request` → `Error::UnknownSource`). Same-node HBONE used
+  the node-local fast path (removed in 1.22, ztunnel #915).
+- experimental-2022: per-service-account waypoints (`istio-mesh`) serve every call to that account's pods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ambientctl.mesh.view import MeshView, Waypoint
+from ambientctl.model import objects as o
+
+
+@dataclass
+class Party:
+    """A source or destination as the data plane sees it."""
+
+    ref: str
+    kind: str  # Pod | Service | IP
+    ip: str = ""
+    namespace: str = ""
+    name: str = ""
+    pod: o.Pod | None = None
+    service: o.Service | None = None
+    mode: str = "none"  # ambient | sidecar | none (not in the mesh or unknown)
+    role: str = "workload"
+    identity: str | None = None  # SPIFFE ID when it speaks mTLS (captured by ztunnel, or a sidecar/waypoint)
+    captured: bool = False
+    known: bool = True  # a workload ztunnel knows (an IP of no pod is not)
+
+    def as_dict(self) -> dict:
+        return {
+            "ref": self.ref,
+            "kind": self.kind,
+            "namespace": self.namespace or None,
+            "name": self.name or None,
+            "ip": self.ip or None,
+            "identity": self.identity,
+            "captured": self.captured,
+            "mode": self.mode,
+        }
+
+
+@dataclass
+class Hop:
+    component: str  # client | src-ztunnel | waypoint | dst-ztunnel | server
+    name: str  # ns/name of the pod (or the IP for unknown parties)
+    node: str
+    protocol: str  # how this hop sends onward: tcp | hbone | fast-path; for the server: what it receives
+    port: int  # the port it sends to (server: the port it listens on)
+    ip: str = ""
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        d = {"component": self.component, "name": self.name, "node": self.node or None, "protocol": self.protocol,
+             "port": self.port}
+        if self.ip:
+            d["ip"] = self.ip
+        if self.note:
+            d["note"] = self.note
+        return d
+
+
+@dataclass
+class Check:
+    """One place where policy is evaluated, in the order the request meets them."""
+
+    component: str  # waypoint | dst-ztunnel | sidecar
+    enforcer: str  # ns/name of the waypoint Gateway, ztunnel pod or sidecar pod
+    peer_identity: str | None  # the identity this component sees (the waypoint's, once a waypoint is in the path)
+    peer_ip: str
+    waypoint: Waypoint | None = None
+    skip_reason: str = ""  # non-empty: this component does not evaluate policy here, and why
+    deny_after: str = ""  # non-empty: even when policy allows, this component then rejects (legacy bypass)
+
+
+@dataclass
+class Plan:
+    path: str  # direct-hbone | via-waypoint | plaintext-passthrough | hairpin-via-waypoint
+    hops: list[Hop]
+    checks: list[Check]
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    waypoint: Waypoint | None = None
+    failure: str = ""  # a data-path failure before any policy (e.g. `unknown source: 1.2.3.4`)
+    failure_component: str = ""
+
+
+def party_for_pod(view: MeshView, pod: o.Pod, ref: str) -> Party:
+    enr = view.enrollment(pod)
+    captured = enr.mode == "ambient"
+    speaks_mtls = captured or enr.mode == "sidecar" or enr.role in ("waypoint", "gateway")
+    return Party(ref=ref, kind="Pod", ip=pod.ip, namespace=pod.meta.namespace, name=pod.meta.name, pod=pod,
+                 mode=enr.mode, role=enr.role, identity=view.identity(pod) if speaks_mtls else None,
+                 captured=captured)
+
+
+def _node_of(pod: o.Pod | None) -> str:
+    return pod.node_name if pod else ""
+
+
+def _zt_hop(view: MeshView, pod: o.Pod, component: str, protocol: str, port: int, ip: str = "") -> Hop:
+    zt = view.ztunnel_for(pod)
+    name = zt.meta.key if zt else f"(no ztunnel on {pod.node_name or 'its node'})"
+    return Hop(component, name, pod.node_name, protocol, port, ip)
+
+
+def plan(view: MeshView, src: Party, dst_pod: o.Pod | None, dst_ip: str, dst_port: int, target_port: int,
+         service: o.Service | None) -> Plan:
+    """The path from `src` to one destination endpoint (`dst_pod`, or a bare IP)."""
+    v = view.version
+    client = Hop("client", f"{src.namespace}/{src.name}" if src.pod else src.ip or src.ref, _node_of(src.pod),
+                 "tcp", dst_port, src.ip)
+    if dst_pod is None:
+        hops = [client]
+        if src.captured and src.pod:
+            hops.append(_zt_hop(view, src.pod, "src-ztunnel", "tcp", dst_port))
+        hops.append(Hop("server", dst_ip, "", "tcp", dst_port, dst_ip))
+        return Plan("plaintext-passthrough", hops, [], reasons=[
+            f"{dst_ip} is no known workload: " + ("the client's ztunnel passes it through as plain TCP"
+                                                  if src.captured else "nothing in the mesh handles it")])
+    dst = party_for_pod(view, dst_pod, dst_pod.meta.name)
+    server = Hop("server", dst_pod.meta.key, dst_pod.node_name, "tcp", target_port, dst_pod.ip)
+    addressed_service = service is not None
+    wp, wp_reason = _waypoint_for(view, src, dst_pod, service)
+    reasons: list[str] = []
+    warnings: list[str] = []
+    if wp_reason:
+        reasons.append(wp_reason)
+
+    # --- the destination is not captured: no ztunnel inbound, no L4 policy ------------------------------
+    if not dst.captured:
+        hops = [client]
+        if src.captured and src.pod:
+            hops.append(_zt_hop(view, src.pod, "src-ztunnel", "tcp", target_port))
+        hops.append(server)
+        checks = []
+        if dst.mode == "sidecar":
+            checks.append(Check("sidecar", f"{dst_pod.meta.key}", src.identity, src.ip))
+            reasons.append(f"{dst_pod.meta.key} has an Istio sidecar, which terminates mTLS and enforces its own "
+                           "(selector) policies, L7 included")
+            path = "direct-hbone" if src.captured else "plaintext-passthrough"
+        else:
+            reasons.append(f"{dst_pod.meta.key} is not in the mesh ({view.enrollment(dst_pod).reason}): traffic "
+                           "reaches it as plain TCP and no Istio policy applies")
+            path = "plaintext-passthrough"
+        return Plan(path, hops, checks, reasons, warnings)
+
+    dst_zt_inbound = _zt_hop(view, dst_pod, "dst-ztunnel", "tcp", target_port)
+
+    # --- legacy hairpin: plaintext into a pod that has a waypoint -----------------------------------------
+    if not src.captured and src.mode != "sidecar" and src.role not in ("waypoint", "gateway"):
+        if wp is not None and (v.legacy or v.experimental):
+            hops = [client,
+                    _zt_hop(view, dst_pod, "dst-ztunnel", "hbone", 15008, dst_pod.ip),
+                    Hop("waypoint", wp.key, _node_of(wp.pods[0] if wp.pods else None), "hbone", 15008,
+                        wp.pods[0].ip if wp.pods else ""),
+                    dst_zt_inbound, server]
+            hops[1].note = "hairpin: plaintext arrived for a pod with a waypoint, re-sent to the waypoint"
+            reasons.append(
+                f"the client is outside the mesh and sends plaintext to {dst_pod.meta.key}, which has a waypoint: "
+                f"Istio {v} ztunnel hairpins it through waypoint {wp.key} so the waypoint can enforce policy "
+                "(ztunnel 1.20 inbound_passthrough.rs; removed in 1.22 by ztunnel #913)")
+            plan_ = Plan("hairpin-via-waypoint", hops, [
+                Check("waypoint", wp.key, src.identity if src.known and src.pod else None, src.ip, wp),
+                Check("dst-ztunnel", dst_zt_inbound.name, wp_identity(view, wp), "", wp,
+                      skip_reason="traffic from the pod's own waypoint: ztunnel skips policy ('request from "
+                      "waypoint, skipping policy')"),
+            ], reasons, warnings, wp)
+            if not src.known or src.pod is None:
+                plan_.failure = f"unknown source: {src.ip}"
+                plan_.failure_component = "dst-ztunnel"
+                reasons.append(f"the hairpin looks the caller up by IP to speak for it; {src.ip} is no workload "
+                               "ztunnel knows, so the connection fails (`unknown source`)")
+            else:
+                reasons.append(f"ztunnel originates the hairpinned HBONE as the caller's workload, so the waypoint "
+                               f"sees {src.identity or view.identity(src.pod)}")
+                plan_.checks[0].peer_identity = view.identity(src.pod)
+            return plan_
+        hops = [client, dst_zt_inbound, server]
+        reasons.append(
+            f"the client is {'outside the mesh' if src.mode == 'none' else src.mode} and sends plaintext: it reaches "
+            f"{dst_pod.meta.key} through its ztunnel's plaintext inbound (15006) with no identity")
+        if wp is not None:
+            warnings.append(f"waypoint {wp.key} is bypassed: clients outside the mesh do not know about waypoints, "
+                            "so its L7 policy and routing do not apply")
+        return Plan("plaintext-passthrough", hops,
+                    [Check("dst-ztunnel", dst_zt_inbound.name, None, src.ip)], reasons, warnings)
+
+    # --- HBONE clients (captured pods, sidecars, gateways) -------------------------------------------------
+    if src.captured and src.pod:
+        src_hop = _zt_hop(view, src.pod, "src-ztunnel", "hbone", 15008)
+        first = [client, src_hop]
+    else:
+        client.protocol, client.port = "hbone", 15008
+        first = [client]
+    if wp is not None:
+        wp_pod = wp.pods[0] if wp.pods else None
+        first[-1].ip = wp_pod.ip if wp_pod else ""
+        hops = first + [Hop("waypoint", wp.key, _node_of(wp_pod), "hbone", 15008, dst_pod.ip),
+                        dst_zt_inbound, server]
+        checks = [Check("waypoint", wp.key, src.identity, src.ip, wp)]
+        if v.current:
+            checks.append(Check("dst-ztunnel", dst_zt_inbound.name, wp_identity(view, wp), wp_pod.ip if wp_pod else "",
+                                wp))
+            reasons.append(f"after the waypoint, the destination ztunnel sees the waypoint's identity "
+                           f"{wp_identity(view, wp)}, not the client's")
+        else:
+            checks.append(Check("dst-ztunnel", dst_zt_inbound.name, wp_identity(view, wp), "", wp,
+                                skip_reason="traffic from the pod's own waypoint: ztunnel skips policy ('request "
+                                "from waypoint, skipping policy', ztunnel 1.20 inbound.rs)"))
+        return Plan("via-waypoint", hops, checks, reasons, warnings, wp)
+
+    first[-1].ip = dst_pod.ip
+    hops = first + [dst_zt_inbound, server]
+    if (v.legacy or v.experimental) and src.captured and src.pod and src.pod.node_name == dst_pod.node_name:
+        hops[1].protocol = "fast-path"
+        hops[1].note = "same node: node-local fast path, no HBONE on the wire (ztunnel <=1.21)"
+        hops[1].port = target_port
+        hops.pop(2)  # one ztunnel serves both sides
+        hops[1].component = "dst-ztunnel"
+    checks = [Check("dst-ztunnel", dst_zt_inbound.name, src.identity, src.ip)]
+    legacy_wp = view.workload_waypoint(dst_pod).waypoint if v.legacy else None
+    if legacy_wp is not None:
+        # 1.20.0 inbound.rs: RBAC first, then `bypassed waypoint` -> HTTP 401 for HBONE not from the waypoint.
+        checks[0].waypoint = legacy_wp
+        checks[0].deny_after = "bypassed waypoint"
+        warnings.append(f"{dst_pod.meta.key} has waypoint {legacy_wp.key}, but this client sends HBONE directly: "
+                        f"Istio {v} ztunnel rejects it with 401 'bypassed waypoint'")
+    if addressed_service and src.mode == "sidecar" and view.service_waypoint(service).waypoint:
+        warnings.append(f"the client has a sidecar: sidecars do not use waypoints, so waypoint "
+                        f"{view.service_waypoint(service).waypoint.key} and its L7 policies are bypassed "
+                        "(istio#51445)")
+    return Plan("direct-hbone", hops, checks, reasons, warnings)
+
+
+def wp_identity(view: MeshView, wp: Waypoint) -> str:
+    from ambientctl.mesh.view import spiffe
+
+    return spiffe(view.install.trust_domain, wp.namespace, wp.service_account)
+
+
+def _waypoint_for(view: MeshView, src: Party, dst_pod: o.Pod, service: o.Service | None) -> tuple[Waypoint | None, str]:
+    """Which waypoint the client's side sends this request to, and why (empty reason: none)."""
+    v = view.version
+    if src.role == "waypoint":
+        return None, "the client is a waypoint: its traffic is never sent to a waypoint again"
+    if v.current:
+        if src.mode == "sidecar":
+            return None, ""
+        if src.role == "gateway":
+            if service is not None:
+                b = view.service_waypoint(service)
+                use = service.meta.labels.get("istio.io/ingress-use-waypoint") == "true" or \
+                    view.cluster.namespace_labels(service.meta.namespace).get("istio.io/ingress-use-waypoint") == "true"
+                if b.waypoint and use and v.at_least(1, 24):
+                    return b.waypoint, (f"the client is an ingress gateway and {service.meta.key} has "
+                                        "istio.io/ingress-use-waypoint=true: it sends to the service's waypoint")
+            return None, ""
+        if service is not None:
+            b = view.service_waypoint(service)
+            if b.waypoint:
+                return b.waypoint, (f"the client addressed service {service.meta.key}, whose waypoint is "
+                                    f"{b.waypoint.key} ({b.bound_by})")
+            return None, ""
+        b = view.workload_waypoint(dst_pod)
+        if b.waypoint:
+            return b.waypoint, (f"the client addressed the pod IP, and {dst_pod.meta.key} has workload waypoint "
+                                f"{b.waypoint.key} ({b.bound_by})")
+        svc_wps = [s for s in view.services_for(dst_pod) if view.service_waypoint(s).waypoint]
+        if svc_wps:
+            return None, (f"the client addressed the pod IP directly, so the waypoint of service "
+                          f"{svc_wps[0].meta.key} is not used (service waypoints only see service traffic)")
+        return None, ""
+    # 1.18–1.21 and 2022: the destination workload's waypoint, whatever the address.
+    b = view.workload_waypoint(dst_pod)
+    if b.waypoint is None:
+        return None, ""
+    if src.mode == "sidecar":
+        return None, ""
+    return b.waypoint, (f"{dst_pod.meta.key} has waypoint {b.waypoint.key} ({b.bound_by}); in Istio {v} every "
+                        "call to the pod goes through it, by service or pod IP")

@@ -1,0 +1,121 @@
+"""Resolve `explain SRC DST` references into parties and endpoints, the way the data plane addresses them.
+
+SRC: a workload reference (`sleep`, `deploy/sleep.default`, `pod/x`) or an IP; an IP of no pod is a client
+outside the mesh. DST: a service (`productpage`, `productpage.default:9080`, FQDN, or its VIP), a workload
+reference (addressed by pod IP), or an IP. The port must be one the service exposes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ambientctl.errors import NotFound, UsageError
+from ambientctl.explain.path import Party, party_for_pod
+from ambientctl.mesh.refs import is_ip, resolve_pod, resolve_service, split_port
+from ambientctl.mesh.view import MeshView
+from ambientctl.model import objects as o
+
+
+@dataclass
+class Target:
+    ref: str
+    addressed: str  # service | pod | ip
+    ip: str  # the address the client connects to (VIP, pod IP or bare IP)
+    port: int  # the port the client connects to
+    service: o.Service | None = None
+    service_port: o.ServicePort | None = None
+    endpoints: list[o.Pod] = field(default_factory=list)
+
+    def target_port(self, pod: o.Pod) -> int:
+        """The pod port a service port maps to (a named targetPort resolves per endpoint)."""
+        sp = self.service_port
+        if sp is None:
+            return self.port
+        if isinstance(sp.target_port, int):
+            return sp.target_port
+        for c in pod.containers:
+            if sp.target_port in c.named_ports:
+                return c.named_ports[sp.target_port]
+        return sp.port
+
+    def as_dict(self, view: MeshView) -> dict:
+        d: dict = {"ref": self.ref, "kind": {"service": "Service", "pod": "Pod", "ip": "IP"}[self.addressed],
+                   "ip": self.ip, "port": self.port}
+        if self.service is not None:
+            d.update(namespace=self.service.meta.namespace, name=self.service.meta.name,
+                     host=f"{self.service.meta.name}.{self.service.meta.namespace}.svc.cluster.local")
+        elif self.endpoints:
+            p = self.endpoints[0]
+            d.update(namespace=p.meta.namespace, name=p.meta.name)
+        if len(self.endpoints) == 1:
+            p = self.endpoints[0]
+            enr = view.enrollment(p)
+            d.update(identity=view.identity(p) if enr.mode in ("ambient", "sidecar") else None,
+                     captured=enr.mode == "ambient", mode=enr.mode)
+        return d
+
+
+def resolve_source(view: MeshView, ref: str, namespace: str | None) -> Party:
+    host, _ = split_port(ref)
+    if is_ip(host):
+        pods = view.cluster.pods_with_ip(host.strip("[]"))
+        if pods:
+            return party_for_pod(view, pods[0], ref)
+        return Party(ref=ref, kind="IP", ip=host.strip("[]"), mode="none", known=False)
+    pod = resolve_pod(view.cluster, ref, namespace)
+    return party_for_pod(view, pod, ref)
+
+
+def resolve_target(view: MeshView, ref: str, namespace: str | None, port: int | None) -> Target:
+    host, ref_port = split_port(ref)
+    if ref_port is not None and port is not None and ref_port != port:
+        raise UsageError(f"{ref!r} names port {ref_port} but --port is {port}")
+    port = ref_port or port
+    cluster = view.cluster
+    if is_ip(host):
+        ip = host.strip("[]")
+        svc = cluster.service_with_vip(ip)
+        if svc is not None:
+            return _service_target(view, ref, svc, port, ip)
+        pods = cluster.pods_with_ip(ip)
+        if pods:
+            return _pod_target(ref, pods[0], port)
+        if port is None:
+            raise UsageError(f"{ref!r}: give a port (IP:PORT or --port)")
+        return Target(ref, "ip", ip, port)
+    svc = None if "/" in host else resolve_service(cluster, host, namespace)
+    if svc is not None:
+        return _service_target(view, ref, svc, port, None)
+    try:
+        pod = resolve_pod(cluster, host, namespace)
+    except NotFound:
+        raise NotFound(f"no service or workload named {host!r} in namespace {namespace or 'default'}") from None
+    return _pod_target(ref, pod, port)
+
+
+def _service_target(view: MeshView, ref: str, svc: o.Service, port: int | None, vip: str | None) -> Target:
+    if not svc.ports:
+        raise UsageError(f"service {svc.meta.key} exposes no ports")
+    if port is None:
+        if len(svc.ports) > 1:
+            raise UsageError(f"service {svc.meta.key} exposes several ports "
+                             f"({', '.join(str(p.port) for p in svc.ports)}): give one with :PORT or --port")
+        sp = svc.ports[0]
+    else:
+        sp = next((p for p in svc.ports if p.port == port), None)
+        if sp is None:
+            raise UsageError(f"service {svc.meta.key} does not expose port {port} "
+                             f"(it exposes {', '.join(str(p.port) for p in svc.ports)})")
+    ips = [ip for ip in svc.cluster_ips if ip and ip != "None"]
+    endpoints = sorted(view.pods_for(svc), key=lambda p: p.meta.name)
+    addressed = "service" if ips else "pod"  # a headless service resolves to pod IPs
+    return Target(ref, addressed, vip or (ips[0] if ips else ""), sp.port, svc, sp, endpoints)
+
+
+def _pod_target(ref: str, pod: o.Pod, port: int | None) -> Target:
+    if port is None:
+        ports = [p for c in pod.containers for p in c.ports]
+        if len(ports) != 1:
+            raise UsageError(f"pod {pod.meta.key}: give a port (NAME:PORT or --port)")
+        port = ports[0]
+    return Target(ref, "pod", pod.ip, port, endpoints=[pod])
