@@ -9,8 +9,8 @@ import sys
 
 from ambientctl import __version__
 from ambientctl.cli.commands import COMMANDS
-from ambientctl.cli.options import Parser
-from ambientctl.errors import EXIT_ERROR, EXIT_INTERRUPTED, AmbientctlError
+from ambientctl.cli.options import ArgumentError, Parser
+from ambientctl.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, AmbientctlError
 
 
 def build_parser() -> Parser:
@@ -27,9 +27,35 @@ def build_parser() -> Parser:
     return parser
 
 
+def _parse(parser: Parser, argv: list[str]):
+    """Parse argv. `--demo` takes an optional NAME, so in `describe pod --demo productpage` argparse reads
+    productpage as the demo and then misses NAME: when that fails and the word names no demo, it is retried as
+    `--demo=bookinfo productpage`."""
+    try:
+        return parser.parse_args(argv)
+    except ArgumentError as first:
+        if "--demo" in argv:
+            from ambientctl.sources.demo import DEMOS
+
+            fixed = list(argv)
+            for i, w in enumerate(fixed[:-1]):
+                if w == "--demo" and fixed[i + 1] not in DEMOS and not fixed[i + 1].startswith("-"):
+                    fixed[i] = "--demo=bookinfo"
+            if fixed != argv:
+                try:
+                    return parser.parse_args(fixed)
+                except ArgumentError:
+                    pass
+        raise first
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = _parse(parser, sys.argv[1:] if argv is None else argv)
+    except ArgumentError as e:
+        print(e, file=sys.stderr)
+        return EXIT_USAGE
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

@@ -8,11 +8,15 @@ import argparse
 OUTPUT_FORMATS = ("text", "json", "yaml")
 
 
+class ArgumentError(Exception):
+    """A usage error found while parsing; main() prints it as one line and exits 2."""
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors: `ambientctl describe: error: ...` and exit code 2."""
 
     def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        raise ArgumentError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
 
 
 def add_source_options(p: argparse.ArgumentParser) -> None:
@@ -20,8 +24,8 @@ def add_source_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--snapshot",
         metavar="PATH",
-        help="read manifests from a file, directory or archive instead of a live cluster "
-        "(kubectl get -o yaml|json output, a ztunnel config_dump, an ambientctl snapshot or bundle)",
+        help="read manifests from a file, directory or .tar.gz/.zip archive instead of a live cluster "
+        "(kubectl get -o yaml|json output)",
     )
     g.add_argument(
         "--demo",

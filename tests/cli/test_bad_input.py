@@ -114,10 +114,9 @@ def test_unsupported_istio_version(snap, capsys):
 
 
 def test_usage_error_is_one_line(capsys):
-    with pytest.raises(SystemExit) as e:
-        main(["describe", "pod"])
-    assert e.value.code == 2
-    assert "the following arguments are required: NAME" in one_line(capsys.readouterr().err)
+    code, _, err = run(["describe", "pod"], capsys)
+    assert code == 2
+    assert "the following arguments are required: NAME" in one_line(err)
 
 
 def test_real_process_prints_no_traceback(tmp_path):
@@ -155,3 +154,10 @@ def test_kind_list_and_json_and_archives(tmp_path, capsys):
     (tmp_path / "broken.tar.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
     code, _, err = run(["describe", "pod", "x", "--snapshot", str(tmp_path / "broken.tar.gz")], capsys)
     assert code == 1 and "not a readable archive" in one_line(err)
+
+
+def test_bare_demo_flag_before_the_pod_name_is_not_a_demo_name(snap, capsys):
+    """`--demo NAME` is optional; a following word that names no demo stays the positional argument."""
+    code, _, err = run(["describe", "pod", "--demo", "nosuchpod"], capsys)
+    assert code == 2
+    assert one_line(err) == "ambientctl: no pod, deployment or app named 'nosuchpod' in namespace default"
