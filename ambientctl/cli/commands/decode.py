@@ -1,0 +1,60 @@
+"""`ambientctl decode FILE`: offline decode of a pcap/pcapng into flows, TLS metadata, HTTP/2 streams and HBONE
+tunnels (CONNECT authority, status, identities) when a key log is given or embedded in the pcapng."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "decode",
+        help="decode a pcap/pcapng: flows, TLS, HTTP/2 and HBONE tunnels",
+        description="Decode a capture (pcap or pcapng, e.g. from `ambientctl capture` or tcpdump -w): TCP flows "
+        "with handshake, FIN/RST and bytes per direction; TLS hello metadata; HBONE tunnels (TLS to port 15008 "
+        "with ALPN h2) and the plaintext legs around them. With an NSS key log (--keylog, or Decryption Secrets "
+        "Blocks inside a pcapng) TLS 1.3 is decrypted: the CONNECT :authority, baggage, traceparent, response "
+        "status (200/401/503), the inner HTTP/1.x request, and both peers' SPIFFE IDs.",
+        epilog="Exit status: 0 decoded, 1 the file is missing, not a capture, or damaged (decoded up to the "
+        "damage). Example: ambientctl decode hbone.pcapng --keylog keys.txt -o json",
+    )
+    p.add_argument("file", metavar="FILE", help="pcap or pcapng capture")
+    p.add_argument("--keylog", metavar="FILE", help="NSS key log (SSLKEYLOGFILE format) to decrypt TLS 1.3")
+    p.add_argument(
+        "-o", "--output", choices=("text", "json", "yaml"), default="text", help="output format (default: text)"
+    )
+    p.add_argument(
+        "--export-pcapng",
+        metavar="OUT",
+        help="also write the capture as pcapng with the key-log lines of its TLS sessions embedded (Decryption "
+        "Secrets Block), so Wireshark opens it decrypted",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from ambientctl.decode import DecodeError, decode_file, load_keylog
+    from ambientctl.errors import InputError
+    from ambientctl.output.decode_text import render_decode
+    from ambientctl.output.envelope import emit, envelope
+
+    try:
+        keylog = load_keylog(args.keylog)
+        result = decode_file(args.file, keylog)
+    except DecodeError as e:
+        raise InputError(str(e)) from None
+    if args.export_pcapng:
+        from ambientctl.decode.export import ExportError, export_pcapng
+
+        try:
+            n = export_pcapng(result, args.export_pcapng, keylog)
+        except ExportError as e:
+            raise InputError(str(e)) from None
+        print(f"ambientctl: wrote {args.export_pcapng} ({n} key-log line(s) embedded)", file=sys.stderr)
+    emit(envelope("Decode", result.to_dict()), args.output, render_decode)
+    if args.output != "text":
+        for w in result.warnings:
+            print(f"ambientctl: warning: {w}", file=sys.stderr)
+    return 1 if result.damaged else 0
