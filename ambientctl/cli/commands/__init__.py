@@ -7,5 +7,6 @@ import all of them, and must start fast. Heavy imports go inside `run`.
 # Order is the order shown in `ambientctl --help`.
 COMMANDS: list[str] = [
     "describe",
+    "decode",
     "completion",
 ]
