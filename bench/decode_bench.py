@@ -58,11 +58,12 @@ def write_pcap(path: Path, frames_iter) -> tuple[int, int]:
     return n, path.stat().st_size
 
 
-def repeated(frames, copies: int, bulk_segments: int = 0):
-    """`copies` copies of the real session, each with its own client ports and a later start time."""
+def repeated(frames, copies: int, bulk_segments: int = 0, segment: int = 32768):
+    """`copies` copies of the real session, each with its own client ports and a later start time, each
+    followed by a download of `bulk_segments` segments of `segment` bytes when asked."""
     t0 = frames[0][0]
     span = frames[-1][0] - t0 + 0.001
-    bulk_payload = bytes(range(256)) * 128  # 32 KiB
+    bulk_payload = (bytes(range(256)) * (segment // 256 + 1))[:segment]
     for i in range(copies):
         shift = i * span
         port_delta = i % 20000
@@ -129,31 +130,37 @@ def main() -> int:
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="decode-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
     try:
-        small = tmp / "repeated.pcap"
-        n, size = write_pcap(small, repeated(frames, -(-args.packets // len(frames))))
-        print(f"capture: {n:,} packets, {size / 1e6:.1f} MB ({small})")
-        dt, rss = timed([*ambientctl, "decode", str(small), "-o", "json"])
-        ours = n / dt
-        print(f"ambientctl decode: {dt:.2f} s  {ours:,.0f} packets/s  peak RSS {rss / 1024:.0f} MB")
-        if tshark:
-            fields = ["frame.number", "ip.src", "ip.dst", "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.len"]
-            cmd = [tshark, "-n", "-r", str(small), "-T", "fields"]
-            for fld in fields:
-                cmd += ["-e", fld]
-            tdt, trss = timed(cmd)
-            theirs = n / tdt
-            print(f"tshark -T fields:  {tdt:.2f} s  {theirs:,.0f} packets/s  peak RSS {trss / 1024:.0f} MB")
-            print(f"ratio: {ours / theirs:.1f}x tshark (target >= 5x)")
-        else:
-            print("tshark not found: no baseline (scripts/install-system-deps installs it)")
-        small.unlink()
+        scenarios = [
+            ("flow-heavy: the real session repeated (a new TCP connection every ~13 packets)", 0),
+            ("mixed: each real session followed by a 200-segment download (1448-byte segments)", 200),
+        ]
+        for title, bulk in scenarios:
+            small = tmp / "repeated.pcap"
+            per_copy = len(frames) + (bulk + 5 if bulk else 0)
+            n, size = write_pcap(small, repeated(frames, -(-args.packets // per_copy), bulk, 1448))
+            print(f"\n{title}\ncapture: {n:,} packets, {size / 1e6:.1f} MB")
+            dt, rss = timed([*ambientctl, "decode", str(small), "-o", "json"])
+            ours = n / dt
+            print(f"ambientctl decode -o json: {dt:.2f} s  {ours:,.0f} packets/s  peak RSS {rss / 1024:.0f} MB")
+            if tshark:
+                fields = ["frame.number", "ip.src", "ip.dst", "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.len"]
+                cmd = [tshark, "-n", "-r", str(small), "-T", "fields"]
+                for fld in fields:
+                    cmd += ["-e", fld]
+                tdt, trss = timed(cmd)
+                theirs = n / tdt
+                print(f"tshark -T fields:          {tdt:.2f} s  {theirs:,.0f} packets/s  peak RSS {trss / 1024:.0f} MB")
+                print(f"ratio: {ours / theirs:.1f}x tshark (target >= 5x)")
+            else:
+                print("tshark not found: no baseline (scripts/install-system-deps installs it)")
+            small.unlink()
 
         if args.big_gb > 0:
             big = tmp / "big.pcap"
             per_copy = sum(len(f) + 16 for _, f in frames) + 64 * (32768 + 70)
             copies = int(args.big_gb * 1e9 / per_copy) + 1
             n, size = write_pcap(big, repeated(frames, copies, bulk_segments=64))
-            print(f"big capture: {n:,} packets, {size / 1e9:.2f} GB")
+            print(f"\nbig capture: {n:,} packets, {size / 1e9:.2f} GB")
             dt, rss = timed([*ambientctl, "decode", str(big), "-o", "json"])
             print(f"ambientctl decode: {dt:.1f} s  {n / dt:,.0f} packets/s  {size / dt / 1e6:.0f} MB/s  "
                   f"peak RSS {rss / 1024:.0f} MB (target < 150 MB)")

@@ -67,191 +67,189 @@ class CaptureReader:
         self.warnings.append(f"{self.path}: {msg}")
 
     def records(self) -> Iterator[Record]:
+        """Open the file and return an iterator of records; CaptureFormatError at once if it is no capture."""
         try:
-            f = open(self.path, "rb")  # noqa: SIM115 - closed in finally; generator may stop early
+            f = open(self.path, "rb")  # noqa: SIM115 - the record generator closes it (with f:)
         except OSError as e:
             raise CaptureFormatError(f"{self.path}: {e.strerror or e}") from None
-        try:
-            head = f.read(4)
-            if not head:
-                raise CaptureFormatError(f"{self.path}: empty file (0 bytes), not a pcap or pcapng capture")
-            if head in PCAP_MAGIC:
-                self.fmt = "pcap"
-                yield from self._pcap(f, head)
-            elif head == PCAPNG_SHB:
-                self.fmt = "pcapng"
-                yield from self._pcapng(f, head)
-            else:
-                raise CaptureFormatError(
-                    f"{self.path}: not a pcap or pcapng capture (starts with 0x{head.hex()})"
-                )
-        finally:
-            f.close()
+        head = f.read(4)
+        if head in PCAP_MAGIC:
+            self.fmt = "pcap"
+            return self._pcap(f, head)
+        if head == PCAPNG_SHB:
+            self.fmt = "pcapng"
+            return self._pcapng(f, head)
+        f.close()
+        if not head:
+            raise CaptureFormatError(f"{self.path}: empty file (0 bytes), not a pcap or pcapng capture")
+        raise CaptureFormatError(f"{self.path}: not a pcap or pcapng capture (starts with 0x{head.hex()})")
 
     # -- pcap ---------------------------------------------------------------------------------------------
     def _pcap(self, f: BinaryIO, magic: bytes) -> Iterator[Record]:
-        endian, ns_mul = PCAP_MAGIC[magic]
-        rest = f.read(20)
-        if len(rest) < 20:
-            self.warn(f"truncated pcap file header at byte 0 ({4 + len(rest)} of 24 bytes)")
-            return
-        _vmaj, _vmin, _tz, _sig, snaplen, linktype = struct.unpack(endian + "HHiIII", rest)
-        linktype &= 0xFFFF
-        self.interfaces.append(Interface(linktype, snaplen, 1e9 / ns_mul))
-        hdr = struct.Struct(endian + "IIII")
-        unpack_hdr = hdr.unpack_from
-        frac_div = 1e9 / ns_mul
-        buf = b""
-        pos = 0
-        base = 24  # file offset of buf[0]
-        number = 0
-        limit = max(snaplen, 262144) if snaplen else MAX_RECORD
-        limit = min(max(limit, 65535), MAX_RECORD)
-        while True:
-            if len(buf) - pos < 16:
-                buf = buf[pos:] + f.read(CHUNK)
-                base += pos
-                pos = 0
-                if len(buf) < 16:
-                    if buf:
-                        self.warn(
-                            f"truncated record header at byte {base} (record {number + 1}: "
-                            f"{len(buf)} of 16 bytes)"
-                        )
-                    break
-            sec, frac, incl, orig = unpack_hdr(buf, pos)
-            if incl > limit:
-                self.warn(
-                    f"garbage at byte {base + pos} (record {number + 1}: captured length {incl} exceeds "
-                    f"snaplen {snaplen}); stopped reading"
-                )
-                break
-            end = pos + 16 + incl
-            if end > len(buf):
-                buf = buf[pos:] + f.read(max(CHUNK, incl + 16))
-                base += pos
-                pos = 0
-                end = 16 + incl
-                if end > len(buf):
+        with f:
+            endian, ns_mul = PCAP_MAGIC[magic]
+            rest = f.read(20)
+            if len(rest) < 20:
+                self.warn(f"truncated pcap file header at byte 0 ({4 + len(rest)} of 24 bytes)")
+                return
+            _vmaj, _vmin, _tz, _sig, snaplen, linktype = struct.unpack(endian + "HHiIII", rest)
+            linktype &= 0xFFFF
+            self.interfaces.append(Interface(linktype, snaplen, 1e9 / ns_mul))
+            hdr = struct.Struct(endian + "IIII")
+            unpack_hdr = hdr.unpack_from
+            frac_div = 1e9 / ns_mul
+            buf = b""
+            pos = 0
+            base = 24  # file offset of buf[0]
+            number = 0
+            limit = max(snaplen, 262144) if snaplen else MAX_RECORD
+            limit = min(max(limit, 65535), MAX_RECORD)
+            while True:
+                if len(buf) - pos < 16:
+                    buf = buf[pos:] + f.read(CHUNK)
+                    base += pos
+                    pos = 0
+                    if len(buf) < 16:
+                        if buf:
+                            self.warn(
+                                f"truncated record header at byte {base} (record {number + 1}: "
+                                f"{len(buf)} of 16 bytes)"
+                            )
+                        break
+                sec, frac, incl, orig = unpack_hdr(buf, pos)
+                if incl > limit:
                     self.warn(
-                        f"truncated record at byte {base} (record {number + 1}: {len(buf) - 16} of {incl} "
-                        f"bytes)"
+                        f"garbage at byte {base + pos} (record {number + 1}: captured length {incl} exceeds "
+                        f"snaplen {snaplen}); stopped reading"
                     )
                     break
-            number += 1
-            yield (number, sec + frac / frac_div, linktype, buf[pos + 16 : end], orig, 0)
-            pos = end
-        self.records_read = number
-        self.bytes_read = base + pos
+                end = pos + 16 + incl
+                if end > len(buf):
+                    buf = buf[pos:] + f.read(max(CHUNK, incl + 16))
+                    base += pos
+                    pos = 0
+                    end = 16 + incl
+                    if end > len(buf):
+                        self.warn(
+                            f"truncated record at byte {base} (record {number + 1}: {len(buf) - 16} of {incl} "
+                            f"bytes)"
+                        )
+                        break
+                number += 1
+                yield (number, sec + frac / frac_div, linktype, buf[pos + 16 : end], orig, 0)
+                pos = end
+            self.records_read = number
+            self.bytes_read = base + pos
 
     # -- pcapng -------------------------------------------------------------------------------------------
     def _pcapng(self, f: BinaryIO, first: bytes) -> Iterator[Record]:
-        buf = first + f.read(CHUNK)
-        pos = 0
-        base = 0
-        endian = "<"
-        number = 0
-        ifaces: list[Interface] = []
-        while True:
-            if len(buf) - pos < 12:
-                buf = buf[pos:] + f.read(CHUNK)
-                base += pos
-                pos = 0
-                if len(buf) < 12:
-                    if buf:
-                        self.warn(f"truncated block header at byte {base} ({len(buf)} bytes left)")
-                    break
-            btype_raw = buf[pos : pos + 4]
-            if btype_raw == PCAPNG_SHB:
-                bom = buf[pos + 8 : pos + 12]
-                if bom == b"\x4d\x3c\x2b\x1a":
-                    endian = "<"
-                elif bom == b"\x1a\x2b\x3c\x4d":
-                    endian = ">"
-                else:
-                    self.warn(f"garbage at byte {base + pos}: section header with bad byte-order magic")
-                    break
-            btype, blen = struct.unpack_from(endian + "II", buf, pos)
-            if blen < 12 or blen % 4 or blen > MAX_RECORD:
-                self.warn(f"garbage at byte {base + pos}: block length {blen} is impossible; stopped reading")
-                break
-            if pos + blen > len(buf):
-                buf = buf[pos:] + f.read(max(CHUNK, blen))
-                base += pos
-                pos = 0
-                if blen > len(buf):
-                    self.warn(
-                        f"truncated block at byte {base} (block type 0x{btype:x}: {len(buf)} of {blen} bytes)"
-                    )
-                    break
-            (trailer,) = struct.unpack_from(endian + "I", buf, pos + blen - 4)
-            if trailer != blen:
-                self.warn(
-                    f"garbage at byte {base + pos}: block length {blen} does not match its trailer {trailer}; "
-                    "stopped reading"
-                )
-                break
-            body = pos + 8
-            if btype == BLOCK_EPB:
-                if blen < 32:
-                    self.warn(f"garbage at byte {base + pos}: enhanced packet block too short")
-                    break
-                ifid, hi, lo, incl, orig = struct.unpack_from(endian + "IIIII", buf, body)
-                if ifid >= len(ifaces) or 28 + incl > blen - 4:
-                    self.warn(
-                        f"garbage at byte {base + pos} (record {number + 1}): "
-                        + ("unknown interface" if ifid >= len(ifaces) else "captured length exceeds block")
-                        + "; stopped reading"
-                    )
-                    break
-                iface = ifaces[ifid]
-                number += 1
-                ticks = (hi << 32) | lo
-                yield (
-                    number, ticks / iface.ts_div + iface.ts_offset, iface.linktype,
-                    buf[body + 20 : body + 20 + incl], orig, ifid,
-                )
-            elif btype == BLOCK_SPB:
-                if not ifaces:
-                    self.warn(f"garbage at byte {base + pos}: simple packet block before any interface")
-                    break
-                (orig,) = struct.unpack_from(endian + "I", buf, body)
-                iface = ifaces[0]
-                incl = min(orig, blen - 16, iface.snaplen or orig)
-                number += 1
-                yield (number, 0.0, iface.linktype, buf[body + 4 : body + 4 + incl], orig, 0)
-            elif btype == BLOCK_PB:
-                ifid, _drops, hi, lo, incl, orig = struct.unpack_from(endian + "HHIIII", buf, body)
-                if ifid >= len(ifaces) or 28 + incl > blen - 4:
-                    self.warn(f"garbage at byte {base + pos} (record {number + 1}): bad packet block")
-                    break
-                iface = ifaces[ifid]
-                number += 1
-                yield (
-                    number, ((hi << 32) | lo) / iface.ts_div + iface.ts_offset, iface.linktype,
-                    buf[body + 20 : body + 20 + incl], orig, ifid,
-                )
-            elif btype == BLOCK_IDB:
-                linktype, _res, snaplen = struct.unpack_from(endian + "HHI", buf, body)
-                iface = Interface(linktype, snaplen)
-                self._idb_options(buf, body + 8, pos + blen - 4, endian, iface)
-                ifaces.append(iface)
-                self.interfaces.append(iface)
-            elif btype == 0x0A0D0D0A:
-                ifaces = []  # a new section starts with no interfaces
-            elif btype == BLOCK_DSB:
-                stype, slen = struct.unpack_from(endian + "II", buf, body)
-                if 8 + slen <= blen - 12:
-                    data = buf[body + 8 : body + 8 + slen]
-                    if stype == SECRETS_TLS:
-                        self.secrets.append(data)
-                        if self.on_secrets:
-                            self.on_secrets(data)
+        with f:
+            buf = first + f.read(CHUNK)
+            pos = 0
+            base = 0
+            endian = "<"
+            number = 0
+            ifaces: list[Interface] = []
+            while True:
+                if len(buf) - pos < 12:
+                    buf = buf[pos:] + f.read(CHUNK)
+                    base += pos
+                    pos = 0
+                    if len(buf) < 12:
+                        if buf:
+                            self.warn(f"truncated block header at byte {base} ({len(buf)} bytes left)")
+                        break
+                btype_raw = buf[pos : pos + 4]
+                if btype_raw == PCAPNG_SHB:
+                    bom = buf[pos + 8 : pos + 12]
+                    if bom == b"\x4d\x3c\x2b\x1a":
+                        endian = "<"
+                    elif bom == b"\x1a\x2b\x3c\x4d":
+                        endian = ">"
                     else:
-                        self.warn(f"decryption secrets of unsupported type 0x{stype:x} at byte {base + pos} ignored")
-            pos += blen
-        self.records_read = number
-        self.bytes_read = base + pos
+                        self.warn(f"garbage at byte {base + pos}: section header with bad byte-order magic")
+                        break
+                btype, blen = struct.unpack_from(endian + "II", buf, pos)
+                if blen < 12 or blen % 4 or blen > MAX_RECORD:
+                    self.warn(f"garbage at byte {base + pos}: block length {blen} is impossible; stopped reading")
+                    break
+                if pos + blen > len(buf):
+                    buf = buf[pos:] + f.read(max(CHUNK, blen))
+                    base += pos
+                    pos = 0
+                    if blen > len(buf):
+                        self.warn(
+                            f"truncated block at byte {base} (block type 0x{btype:x}: {len(buf)} of {blen} bytes)"
+                        )
+                        break
+                (trailer,) = struct.unpack_from(endian + "I", buf, pos + blen - 4)
+                if trailer != blen:
+                    self.warn(
+                        f"garbage at byte {base + pos}: block length {blen} does not match its trailer {trailer}; "
+                        "stopped reading"
+                    )
+                    break
+                body = pos + 8
+                if btype == BLOCK_EPB:
+                    if blen < 32:
+                        self.warn(f"garbage at byte {base + pos}: enhanced packet block too short")
+                        break
+                    ifid, hi, lo, incl, orig = struct.unpack_from(endian + "IIIII", buf, body)
+                    if ifid >= len(ifaces) or 28 + incl > blen - 4:
+                        self.warn(
+                            f"garbage at byte {base + pos} (record {number + 1}): "
+                            + ("unknown interface" if ifid >= len(ifaces) else "captured length exceeds block")
+                            + "; stopped reading"
+                        )
+                        break
+                    iface = ifaces[ifid]
+                    number += 1
+                    ticks = (hi << 32) | lo
+                    yield (
+                        number, ticks / iface.ts_div + iface.ts_offset, iface.linktype,
+                        buf[body + 20 : body + 20 + incl], orig, ifid,
+                    )
+                elif btype == BLOCK_SPB:
+                    if not ifaces:
+                        self.warn(f"garbage at byte {base + pos}: simple packet block before any interface")
+                        break
+                    (orig,) = struct.unpack_from(endian + "I", buf, body)
+                    iface = ifaces[0]
+                    incl = min(orig, blen - 16, iface.snaplen or orig)
+                    number += 1
+                    yield (number, 0.0, iface.linktype, buf[body + 4 : body + 4 + incl], orig, 0)
+                elif btype == BLOCK_PB:
+                    ifid, _drops, hi, lo, incl, orig = struct.unpack_from(endian + "HHIIII", buf, body)
+                    if ifid >= len(ifaces) or 28 + incl > blen - 4:
+                        self.warn(f"garbage at byte {base + pos} (record {number + 1}): bad packet block")
+                        break
+                    iface = ifaces[ifid]
+                    number += 1
+                    yield (
+                        number, ((hi << 32) | lo) / iface.ts_div + iface.ts_offset, iface.linktype,
+                        buf[body + 20 : body + 20 + incl], orig, ifid,
+                    )
+                elif btype == BLOCK_IDB:
+                    linktype, _res, snaplen = struct.unpack_from(endian + "HHI", buf, body)
+                    iface = Interface(linktype, snaplen)
+                    self._idb_options(buf, body + 8, pos + blen - 4, endian, iface)
+                    ifaces.append(iface)
+                    self.interfaces.append(iface)
+                elif btype == 0x0A0D0D0A:
+                    ifaces = []  # a new section starts with no interfaces
+                elif btype == BLOCK_DSB:
+                    stype, slen = struct.unpack_from(endian + "II", buf, body)
+                    if 8 + slen <= blen - 12:
+                        data = buf[body + 8 : body + 8 + slen]
+                        if stype == SECRETS_TLS:
+                            self.secrets.append(data)
+                            if self.on_secrets:
+                                self.on_secrets(data)
+                        else:
+                            self.warn(f"decryption secrets of unsupported type 0x{stype:x} at byte {base + pos} ignored")
+                pos += blen
+            self.records_read = number
+            self.bytes_read = base + pos
 
     def _idb_options(self, buf: bytes, pos: int, end: int, endian: str, iface: Interface) -> None:
         while pos + 4 <= end:

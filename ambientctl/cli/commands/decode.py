@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ambientctl.decode import DecodeError, decode_file, load_keylog
     from ambientctl.errors import InputError
-    from ambientctl.output.decode_text import render_decode
+    from ambientctl.output.decode_text import render_decode, write_decode_json
     from ambientctl.output.envelope import emit, envelope
 
     try:
@@ -53,7 +53,11 @@ def run(args: argparse.Namespace) -> int:
         except ExportError as e:
             raise InputError(str(e)) from None
         print(f"ambientctl: wrote {args.export_pcapng} ({n} key-log line(s) embedded)", file=sys.stderr)
-    emit(envelope("Decode", result.to_dict()), args.output, render_decode)
+    doc = envelope("Decode", result.to_dict())
+    if args.output == "json":
+        write_decode_json(doc, sys.stdout)
+    else:
+        emit(doc, args.output, render_decode)
     if args.output != "text":
         for w in result.warnings:
             print(f"ambientctl: warning: {w}", file=sys.stderr)
