@@ -62,6 +62,7 @@ class CaptureReader:
     on_secrets: Callable[[bytes], None] | None = None
     bytes_read: int = 0
     records_read: int = 0
+    exact_ts: bool = False  # timestamps as integer nanoseconds (for rewriting a capture) instead of float seconds
 
     def warn(self, msg: str) -> None:
         self.warnings.append(f"{self.path}: {msg}")
@@ -98,6 +99,7 @@ class CaptureReader:
             hdr = struct.Struct(endian + "IIII")
             unpack_hdr = hdr.unpack_from
             frac_div = 1e9 / ns_mul
+            exact = self.exact_ts
             buf = b""
             pos = 0
             base = 24  # file offset of buf[0]
@@ -136,7 +138,10 @@ class CaptureReader:
                         )
                         break
                 number += 1
-                yield (number, sec + frac / frac_div, linktype, buf[pos + 16 : end], orig, 0)
+                if exact:
+                    yield (number, sec * 1_000_000_000 + frac * ns_mul, linktype, buf[pos + 16 : end], orig, 0)
+                else:
+                    yield (number, sec + frac / frac_div, linktype, buf[pos + 16 : end], orig, 0)
                 pos = end
             self.records_read = number
             self.bytes_read = base + pos
@@ -206,7 +211,7 @@ class CaptureReader:
                     number += 1
                     ticks = (hi << 32) | lo
                     yield (
-                        number, ticks / iface.ts_div + iface.ts_offset, iface.linktype,
+                        number, self._ts(ticks, iface), iface.linktype,
                         buf[body + 20 : body + 20 + incl], orig, ifid,
                     )
                 elif btype == BLOCK_SPB:
@@ -226,7 +231,7 @@ class CaptureReader:
                     iface = ifaces[ifid]
                     number += 1
                     yield (
-                        number, ((hi << 32) | lo) / iface.ts_div + iface.ts_offset, iface.linktype,
+                        number, self._ts((hi << 32) | lo, iface), iface.linktype,
                         buf[body + 20 : body + 20 + incl], orig, ifid,
                     )
                 elif btype == BLOCK_IDB:
@@ -250,6 +255,11 @@ class CaptureReader:
                 pos += blen
             self.records_read = number
             self.bytes_read = base + pos
+
+    def _ts(self, ticks: int, iface: Interface):
+        if self.exact_ts:
+            return ticks * 1_000_000_000 // int(iface.ts_div) + iface.ts_offset * 1_000_000_000
+        return ticks / iface.ts_div + iface.ts_offset
 
     def _idb_options(self, buf: bytes, pos: int, end: int, endian: str, iface: Interface) -> None:
         while pos + 4 <= end:

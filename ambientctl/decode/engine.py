@@ -485,6 +485,7 @@ class Decoder:
         r.first_ts, r.last_ts = self.first_ts, (self.last_ts if self.packets else None)
         r.linktypes = sorted({i.linktype for i in self.reader.interfaces})
         r.keylog_sources = list(self.keylog.sources) if self.keylog else []
+        r.keylog = self.keylog
         r.flows = [c.to_flow() for c in self.conns]
         if self._done:
             self._finish_warnings()

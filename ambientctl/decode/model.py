@@ -257,6 +257,7 @@ class DecodeResult:
     warnings: list[str] = field(default_factory=list)
     damaged: bool = False  # the file itself is truncated or has garbage: decoded up to the damage
     keylog_sources: list[str] = field(default_factory=list)
+    keylog: Any = field(default=None, repr=False)  # the KeyLog used (file + embedded), for export; not in JSON
 
     def flow(self, flow_id: int) -> Flow:
         return self.flows[flow_id - 1]
