@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         from ambientctl.decode.export import ExportError, export_pcapng
 
         try:
-            n = export_pcapng(result, args.export_pcapng, keylog)
+            n = export_pcapng(result, args.export_pcapng)
         except ExportError as e:
             raise InputError(str(e)) from None
         print(f"ambientctl: wrote {args.export_pcapng} ({n} key-log line(s) embedded)", file=sys.stderr)
