@@ -7,6 +7,7 @@ file is written to a temporary name next to the target and renamed, so a failure
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import tempfile
@@ -66,9 +67,7 @@ def export_pcapng(result: DecodeResult, out: str, keylog: KeyLog | None = None) 
             os.fsync(f.fileno())
         os.replace(tmp, out)
     except (OSError, CaptureFormatError) as e:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise ExportError(f"{out}: {getattr(e, 'strerror', None) or e}") from None
     return secrets.count(b"\n")
