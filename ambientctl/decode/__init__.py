@@ -2,8 +2,10 @@
 
 Pure core: no rich/scapy/pyshark. Entry points:
 - `decode_file(path, keylog=None) -> DecodeResult` (keylog: a KeyLog or a path to an NSS key log file)
-- `iter_decode(path, keylog=None, every=50_000)` yields (Progress, Decoder) while a big capture loads
-- `iter_packets(path)` yields one PacketSummary per TCP packet, for packet lists
+- `iter_decode(path, keylog=None, every=50_000)` yields (Progress, Decoder) while a big capture loads;
+  `decoder.result()` at any point gives the flows so far
+- `Decoder(path, keylog, on_app_data=cb)` hands every decrypted TLS record to `cb(flow_id, is_client, data, ts)`
+- `capfile.CaptureReader(path).records()` yields raw frames (number, ts, linktype, data, orig_len, interface)
 """
 
 from ambientctl.decode.engine import DecodeError, Decoder, Progress, decode_file, iter_decode, load_keylog
