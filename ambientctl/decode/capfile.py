@@ -111,6 +111,7 @@ class CaptureReader:
                     buf = buf[pos:] + f.read(CHUNK)
                     base += pos
                     pos = 0
+                    self.bytes_read = base + len(buf)
                     if len(buf) < 16:
                         if buf:
                             self.warn(
@@ -130,6 +131,7 @@ class CaptureReader:
                     buf = buf[pos:] + f.read(max(CHUNK, incl + 16))
                     base += pos
                     pos = 0
+                    self.bytes_read = base + len(buf)
                     end = 16 + incl
                     if end > len(buf):
                         self.warn(
@@ -160,6 +162,7 @@ class CaptureReader:
                     buf = buf[pos:] + f.read(CHUNK)
                     base += pos
                     pos = 0
+                    self.bytes_read = base + len(buf)
                     if len(buf) < 12:
                         if buf:
                             self.warn(f"truncated block header at byte {base} ({len(buf)} bytes left)")
@@ -182,6 +185,7 @@ class CaptureReader:
                     buf = buf[pos:] + f.read(max(CHUNK, blen))
                     base += pos
                     pos = 0
+                    self.bytes_read = base + len(buf)
                     if blen > len(buf):
                         self.warn(
                             f"truncated block at byte {base} (block type 0x{btype:x}: {len(buf)} of {blen} bytes)"
