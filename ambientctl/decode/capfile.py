@@ -152,6 +152,7 @@ class CaptureReader:
     def _pcapng(self, f: BinaryIO, first: bytes) -> Iterator[Record]:
         with f:
             buf = first + f.read(CHUNK)
+            self.bytes_read = len(buf)
             pos = 0
             base = 0
             endian = "<"
