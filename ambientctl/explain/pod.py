@@ -39,7 +39,9 @@ def describe_pod(view: MeshView, pod: o.Pod) -> dict[str, Any]:
             "phase": pod.phase,
             "ready": pod.ready,
         },
-        "identity": view.identity(pod),
+        # A mesh identity only exists for pods that speak mTLS: captured, sidecar, waypoint or gateway pods.
+        "identity": view.identity(pod) if enr.mode in ("ambient", "sidecar") or enr.role in ("waypoint", "gateway")
+        else None,
         "mesh": {
             "mode": enr.mode,
             "reason": enr.reason,

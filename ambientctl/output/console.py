@@ -46,6 +46,15 @@ def console_for(out: TextIO) -> Console:
     )
 
 
+def section(c: Console, title: str, body: object) -> None:
+    """A titled block with its body indented two columns (the layout every text view uses)."""
+    from rich.padding import Padding
+
+    c.print()
+    c.print(f"[head]{title}[/]")
+    c.print(Padding(body, (0, 0, 0, 2)))  # type: ignore[arg-type]
+
+
 @contextmanager
 def text_output(out: TextIO) -> Iterator[Console]:
     """A console for one text rendering. Off a terminal the text is buffered and written with trailing spaces

@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from rich.markup import escape
-from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ambientctl.output.console import text_output
+from ambientctl.output.console import section, text_output
 
 MODE_STYLE = {"ambient": "ok", "sidecar": "info", "none": "warn"}
 SEV_MARK = {"error": ("✖", "error"), "warning": ("▲", "warn"), "info": ("●", "info")}
@@ -47,7 +46,11 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
         node += f"  [dim]· ztunnel[/] {escape(zt['namespace'])}/{escape(zt['name'])} ({zt['ip']}, {_ready(zt['ready'])})"
     head.add_row("Node", node)
     head.add_row("IP", ", ".join(p["ips"]) or "(none)")
-    head.add_row("Identity", escape(doc["identity"]) + f"  [dim](service account {escape(p['serviceAccount'])})[/]")
+    if doc["identity"]:
+        head.add_row("Identity", escape(doc["identity"]) + f"  [dim](service account {escape(p['serviceAccount'])})[/]")
+    else:
+        head.add_row("Identity", f"[dim]none — not in the mesh, so its connections carry no identity (service "
+                                 f"account {escape(p['serviceAccount'])})[/]")
     style = MODE_STYLE.get(mesh["mode"], "warn")
     line = f"[{style}]{mesh['mode'].upper()}[/] — {escape(mesh['reason'])}"
     if mesh["mode"] == "ambient":
@@ -68,7 +71,7 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
         t.add_row("Services", ", ".join(wf["services"]) or "[dim](none)[/]")
         if wf["workloads"]:
             t.add_row("Workloads", ", ".join(wf["workloads"]))
-        _section(c, "Waypoint for", t)
+        section(c, "Waypoint for", t)
 
     if doc["services"]:
         t = Table.grid(padding=(0, 2))
@@ -88,7 +91,7 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
             else:
                 wtxt = "[dim]no waypoint[/]"
             t.add_row(f"[name]{escape(s['name'])}[/]", ", ".join(s["clusterIPs"]) or "headless", ports, wtxt)
-        _section(c, "Services", t)
+        section(c, "Services", t)
 
     if mesh["mode"] == "ambient":
         wp = doc.get("waypoint")
@@ -99,7 +102,7 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
             t.add_row("Identity", f"{escape(wp['identity'])}  [dim](what the destination ztunnel sees)[/]")
         else:
             t.add_row("Waypoint", "[dim]none: L4 only — the destination ztunnel enforces policy, no L7 processing[/]")
-        _section(c, "L7", t)
+        section(c, "L7", t)
 
     t = Table.grid(padding=(0, 1))
     t.add_column(no_wrap=True)
@@ -116,9 +119,14 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
             t.add_row("", f"[dim]{escape(line)}[/]")
         for note in pol.get("notes", []):
             t.add_row("", f"[warn]{escape(note)}[/]")
+    meshed = mesh["mode"] in ("ambient", "sidecar")
     if not doc["policies"]:
-        t.add_row("", "[dim]none apply: every connection is allowed (subject to PeerAuthentication)[/]")
-    _section(c, "Authorization policies", t)
+        t = ("[dim]none apply: every connection is allowed (subject to PeerAuthentication)[/]" if meshed else
+             "[dim]not in the mesh: no Istio policy is enforced for this pod[/]")
+    section(c, "Authorization policies", t)
+    if not meshed:
+        _routes_and_findings(c, doc)
+        return
 
     pa = doc["peerAuthentication"]
     t = _kv()
@@ -127,8 +135,12 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
         t.add_row("Ports", ", ".join(f"{k}: {v}" for k, v in pa["portLevel"].items()))
     if pa.get("note"):
         t.add_row("", f"[dim]{escape(pa['note'])}[/]")
-    _section(c, "PeerAuthentication", t)
+    section(c, "PeerAuthentication", t)
 
+    _routes_and_findings(c, doc)
+
+
+def _routes_and_findings(c: Any, doc: dict[str, Any]) -> None:
     if doc["routes"]:
         t = Table.grid(padding=(0, 2))
         t.add_column(no_wrap=True)
@@ -138,7 +150,7 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
             if r["kind"] == "DestinationRule" and r["appliedBy"]:
                 applied = f"used by {r['appliedBy']}"
             t.add_row(f"{r['kind']} [name]{r['namespace']}/{r['name']}[/]", f"{escape(r['summary'])}  [dim]·[/] {applied}")
-        _section(c, "Routes", t)
+        section(c, "Routes", t)
 
     t = Table.grid(padding=(0, 1))
     t.add_column(no_wrap=True)
@@ -148,16 +160,10 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
         t.add_row(f"[{style}]{mark}[/]", f"[{style}]{fd['id']}[/]  {escape(fd['message'])}")
     if not doc["findings"]:
         t.add_row("[ok]✓[/]", "no misconfigurations found for this pod")
-    _section(c, "Findings", t)
+    section(c, "Findings", t)
 
     c.print()
     foot = Text(f"Istio {doc['istioVersion']} ({doc['istioVersionSource']}) · {doc['source']}", style="dim")
     c.print(foot)
     for note in doc.get("notes", []):
         c.print(f"[warn]note:[/] {escape(note)}")
-
-
-def _section(c: Any, title: str, body: Any) -> None:
-    c.print()
-    c.print(f"[head]{title}[/]")
-    c.print(Padding(body, (0, 0, 0, 2)))

@@ -37,6 +37,8 @@ function __ambientctl_sub
     switch "$argv[1]|$argv[2]"
         case '|describe'
             echo 'describe'
+        case '|decode'
+            echo 'decode'
         case '|completion'
             echo 'completion'
         case 'describe|pod'
@@ -70,12 +72,21 @@ function __ambientctl_takes_value
             return 0
         case 'describe pod|--istio-version'
             return 0
+        case 'decode|--keylog'
+            return 0
+        case 'decode|-o'
+            return 0
+        case 'decode|--output'
+            return 0
+        case 'decode|--export-pcapng'
+            return 0
     end
     return 1
 end
 
 complete -c ambientctl -f
 complete -c ambientctl -n "__ambientctl_at ''" -a 'describe' -d 'describe a pod as ambient mode sees it'
+complete -c ambientctl -n "__ambientctl_at ''" -a 'decode' -d 'decode a pcap/pcapng: flows, TLS, HTTP/2 and HBONE tunnels'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'completion' -d 'print a shell completion script (bash, zsh, fish)'
 complete -c ambientctl -n "__ambientctl_at ''" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at ''" -l version -d 'show program\'s version number and exit'
@@ -91,6 +102,11 @@ complete -c ambientctl -n "__ambientctl_at 'describe pod'" -l kubeconfig -r -F -
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -l request-timeout -x -d 'give up on an unreachable API server after this long (default: 10)'
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -l istio-version -x -d 'behaviour model to use (e.g'
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -a '(__ambientctl_dynamic pod)'
+complete -c ambientctl -n "__ambientctl_at 'decode'" -s h -l help -d 'show this help message and exit'
+complete -c ambientctl -n "__ambientctl_at 'decode'" -l keylog -r -F -d 'NSS key log (SSLKEYLOGFILE format) to decrypt TLS 1.3'
+complete -c ambientctl -n "__ambientctl_at 'decode'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text)'
+complete -c ambientctl -n "__ambientctl_at 'decode'" -l export-pcapng -r -F -d 'also write the capture as pcapng with the key-log lines of its TLS sessions embe'
+complete -c ambientctl -n "__ambientctl_at 'decode'" -F
 complete -c ambientctl -n "__ambientctl_at 'completion'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'completion'" -a 'bash zsh fish'
 complete -c kubectl-ambient --wraps ambientctl
