@@ -104,9 +104,11 @@ def party_for_pod(view: MeshView, pod: o.Pod, ref: str) -> Party:
     enr = view.enrollment(pod)
     captured = enr.mode == "ambient"
     speaks_mtls = captured or enr.mode == "sidecar" or enr.role in ("waypoint", "gateway")
+    # A hostNetwork pod's IP is its node's: ztunnel knows no workload by it (1.20 ambientindex.go skips such
+    # pods; ztunnel #1216 for 1.24+).
     return Party(ref=ref, kind="Pod", ip=pod.ip, namespace=pod.meta.namespace, name=pod.meta.name, pod=pod,
                  mode=enr.mode, role=enr.role, identity=view.identity(pod) if speaks_mtls else None,
-                 captured=captured)
+                 captured=captured, known=not pod.host_network)
 
 
 def _node_of(pod: o.Pod | None) -> str:
@@ -182,6 +184,7 @@ def plan(view: MeshView, src: Party, dst_pod: o.Pod | None, dst_ip: str, dst_por
                       "waypoint, skipping policy')"),
             ], reasons, warnings, wp)
             if not src.known or src.pod is None:
+                plan_.checks[0].peer_identity = None
                 plan_.failure = f"unknown source: {src.ip}"
                 plan_.failure_component = "dst-ztunnel"
                 reasons.append(f"the hairpin looks the caller up by IP to speak for it; {src.ip} is no workload "
@@ -190,6 +193,11 @@ def plan(view: MeshView, src: Party, dst_pod: o.Pod | None, dst_ip: str, dst_por
                 reasons.append(f"ztunnel originates the hairpinned HBONE as the caller's workload, so the waypoint "
                                f"sees {src.identity or view.identity(src.pod)}")
                 plan_.checks[0].peer_identity = view.identity(src.pod)
+                if src.pod.node_name != dst_pod.node_name:
+                    warnings.append(
+                        f"to speak for the caller, ztunnel on {dst_pod.node_name} needs a certificate for "
+                        f"{view.identity(src.pod)}; istiod's CA issues it only for service accounts with a pod on "
+                        "that node, so this hairpin may fail with an identity error")
             return plan_
         hops = [client, dst_zt_inbound, server]
         reasons.append(

@@ -98,6 +98,9 @@ class MeshView:
             return Enrollment("none", "waypoint proxies speak HBONE themselves and are never captured", role, redirection)
         if role in ("ztunnel", "istio-cni"):
             return Enrollment("none", f"{role} is part of the ambient data plane, not a workload", role, redirection)
+        if role == "gateway":
+            return Enrollment("none", "an Istio gateway (Envoy): not captured by ztunnel, it speaks mTLS/HBONE "
+                              "itself", role, redirection)
         if pod.host_network:
             return Enrollment("none", "hostNetwork pods share the node's network namespace and are never captured",
                               role, redirection)

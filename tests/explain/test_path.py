@@ -183,3 +183,13 @@ def test_legacy_same_node_uses_the_fast_path(legacy):
 def test_legacy_sidecar_client_that_skips_the_waypoint_gets_401_bypassed(legacy):
     p = explain_path(legacy, "httpbin-1", "productpage:9080")
     assert p.checks[0].deny_after == "bypassed waypoint"
+
+
+def test_legacy_hairpin_from_a_host_network_pod_fails_unknown_source():
+    """1.20 `ambientindex.go` skips hostNetwork pods, so their (node) IP is no workload ztunnel knows."""
+    extra = LEGACY_WAYPOINT + pod("node-exporter-1", "legacy", labels={"app": "node-exporter"}, node="node-a",
+                                  ip="192.168.40.12", host_network=True)
+    v = MeshView(cluster_from_yaml(world("1.20.3", extra)))
+    p = explain_path(v, "node-exporter-1.legacy", "productpage:9080")
+    assert p.path == "hairpin-via-waypoint"
+    assert p.failure == "unknown source: 192.168.40.12"
