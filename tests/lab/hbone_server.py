@@ -7,7 +7,8 @@ CONNECT stream: not CONNECT or a bad authority -> 400; a target IP that is not a
 sa/sleep); upstream dial refused -> 503; otherwise 200 and a byte relay. Each connection ends with a
 ztunnel-format access log line ("connection complete", direction="inbound").
 
-With --reset-after-handshake it instead aborts every connection with a TCP RST right after the handshake.
+With reset_after_handshake it instead aborts every connection with a TCP RST once the handshake is done and
+the client's first request bytes have arrived (unanswered).
 
 Run inside the ztunnel namespace: `python -m tests.lab.hbone_server '<json config>'`; prints "listening".
 """
@@ -134,6 +135,7 @@ def _serve(raw: socket.socket, peer: tuple, config: ServerConfig, log: AccessLog
         ids = spiffe_ids_of(der) if der else []
         c.peer_id = ids[0] if ids else ""
         if config.reset_after_handshake:
+            tls.recv(65536)  # wait for the client's preface + CONNECT so the capture is the same every run
             raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             c.error = "connection reset after TLS handshake (lab: SO_LINGER 0)"
             return

@@ -28,6 +28,7 @@ from tests.lab.hbone_client import HboneRequest
 from tests.lab.netns import LabUnavailable, Topology
 
 REPO = Path(__file__).resolve().parents[2]
+RECORDED_DIR = Path(__file__).resolve().parent / "recorded"  # committed by `python -m tests.lab.record`
 APP_AUTHORITY = f"{netns.APP_IP}:{netns.APP_PORT}"
 PRODUCTPAGE_HOST = "productpage.default.svc.cluster.local"
 INNER_REQUEST_LINE = "GET /productpage HTTP/1.1"
@@ -121,7 +122,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("ip-mismatch", "the CONNECT target is not a workload this ztunnel serves: 400",
              "policy-server", "sleep", "10.244.2.11:9080", 400, None,
              ztunnel_error=f"ip mismatch: {netns.APP_IP} != 10.244.2.11"),
-    Scenario("reset-after-handshake", "mTLS handshake completes, then the server aborts with a TCP RST",
+    Scenario("reset-after-handshake", "mTLS handshake completes, the CONNECT arrives, the server aborts with a TCP RST (no :status)",
              "reset-server", "sleep", APP_AUTHORITY, None, None,
              ztunnel_error="connection reset after TLS handshake (lab: SO_LINGER 0)", reset_by="server"),
     Scenario("plaintext", "a pod outside the mesh: plain HTTP/1.1 straight to the app on 9080, no HBONE",
@@ -288,8 +289,55 @@ class HboneLab:
         return Capture(scenario.name, pcap, app_pcap, keylog, expected, observed, access_log)
 
 
-def run_lab(workdir: Path, scenarios: tuple[Scenario, ...] = SCENARIOS) -> dict[str, Capture]:
+@dataclass
+class LabRun:
+    captures: dict[str, Capture]
+    netns_prefix: str  # actl-<random>; no namespace with this prefix exists once run_lab returns
+    ca_cert: Path
+
+
+def record_scenarios(workdir: Path, scenarios: tuple[Scenario, ...] = SCENARIOS) -> LabRun:
     """Builds the lab, records every scenario, tears the lab down (even on failure)."""
     workdir.mkdir(parents=True, exist_ok=True)
     with HboneLab(workdir) as lab:
-        return {s.name: lab.run(s) for s in scenarios}
+        captures = {s.name: lab.run(s) for s in scenarios}
+    return LabRun(captures, lab.topology.prefix, lab.ca.cert)
+
+
+def run_lab(workdir: Path, scenarios: tuple[Scenario, ...] = SCENARIOS) -> dict[str, Capture]:
+    """{scenario name: Capture}, recorded fresh under `workdir`; raises LabUnavailable when it cannot run."""
+    return record_scenarios(workdir, scenarios).captures
+
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+
+
+def manifest(captures: dict[str, Capture], relative_to: Path) -> dict:
+    return {
+        "version": MANIFEST_VERSION,
+        "what": "HBONE captures recorded by tests/lab (python -m tests.lab.record); facts per scenario",
+        "topology": {
+            "client": netns.CLIENT_IP, "nghttpx": SERVER_ADDRS["nghttpx"],
+            "policy_server": SERVER_ADDRS["policy-server"], "reset_server": SERVER_ADDRS["reset-server"],
+            "app": APP_AUTHORITY,
+        },
+        "scenarios": {name: c.manifest_entry(relative_to) for name, c in captures.items()},
+    }
+
+
+def load_manifest(directory: Path) -> dict[str, Capture]:
+    """Reads captures recorded by tests.lab.record back into Capture objects (paths made absolute)."""
+    doc = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    if doc.get("version") != MANIFEST_VERSION:
+        raise ValueError(f"{directory / MANIFEST}: manifest version {doc.get('version')!r}, "
+                         f"expected {MANIFEST_VERSION}")
+    captures = {}
+    for name, entry in doc["scenarios"].items():
+        captures[name] = Capture(
+            name=name, pcap=directory / entry["pcap"], app_pcap=directory / entry["app_pcap"],
+            keylog=directory / entry["keylog"] if entry["keylog"] else None,
+            expected=Expected(**entry["expected"]), observed=entry["observed"],
+            access_log=entry["access_log"],
+        )
+    return captures
