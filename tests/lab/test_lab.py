@@ -7,6 +7,7 @@ committed recordings in tests/lab/recorded (tshark only), so the demo data canno
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 
@@ -220,3 +221,41 @@ def test_manifest_round_trips(hbone_recorded: dict[str, Capture], tmp_path) -> N
     bad.write_text(json.dumps({**doc, "version": 99}))
     with pytest.raises(ValueError, match="manifest version 99"):
         load_manifest(tmp_path)
+
+
+@pytest.mark.netns
+def test_lab_tears_down_when_a_scenario_fails(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tests.lab.lab import HboneLab
+    from tests.lab.netns import missing_means
+
+    reason = missing_means()
+    if reason:
+        pytest.skip(reason)
+
+    def client_crashes(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("injected: client crashed mid-scenario")
+
+    lab = HboneLab(tmp_path)
+    with pytest.raises(RuntimeError, match="injected"), lab:
+        servers = [p.pid for p in lab.topology.processes]
+        monkeypatch.setattr(lab.topology, "run", client_crashes)  # after setup: only the client call fails
+        lab.run(SCENARIOS[0])
+    assert len(servers) >= 5  # app, tinyproxy, nghttpx, policy and reset servers
+    for pid in servers:
+        assert not os.path.exists(f"/proc/{pid}"), f"lab process {pid} survived"
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    assert lab.topology.prefix not in listed
+    # tcpdump was stopped cleanly: the half-done capture is a valid, empty pcap
+    assert tshark_fields(tmp_path / "captures" / f"{SCENARIOS[0].name}.pcap", ["frame.number"]) == []
+
+
+def test_missing_binary_is_named_with_its_debian_package(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tests.lab import netns
+
+    real_which = shutil.which
+    monkeypatch.setattr(netns.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(netns.shutil, "which", lambda b: None if b == "nghttpx" else real_which(b) or "/x")
+    assert netns.missing_means() == (
+        "nghttpx not found (Debian package nghttp2-proxy; run scripts/install-system-deps)")
+    monkeypatch.setattr(netns.os, "geteuid", lambda: 1000)
+    assert "needs root" in (netns.missing_means() or "")
