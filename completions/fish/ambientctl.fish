@@ -39,6 +39,8 @@ function __ambientctl_sub
             echo 'describe'
         case '|decode'
             echo 'decode'
+        case '|logs'
+            echo 'logs'
         case '|completion'
             echo 'completion'
         case 'describe|pod'
@@ -47,6 +49,8 @@ function __ambientctl_sub
             echo 'describe pod'
         case 'describe|pods'
             echo 'describe pod'
+        case 'logs|parse'
+            echo 'logs parse'
     end
 end
 
@@ -80,6 +84,10 @@ function __ambientctl_takes_value
             return 0
         case 'decode|--export-pcapng'
             return 0
+        case 'logs parse|-o'
+            return 0
+        case 'logs parse|--output'
+            return 0
     end
     return 1
 end
@@ -87,6 +95,7 @@ end
 complete -c ambientctl -f
 complete -c ambientctl -n "__ambientctl_at ''" -a 'describe' -d 'describe a pod as ambient mode sees it'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'decode' -d 'decode a pcap/pcapng: flows, TLS, HTTP/2 and HBONE tunnels'
+complete -c ambientctl -n "__ambientctl_at ''" -a 'logs' -d 'understand ztunnel and waypoint logs'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'completion' -d 'print a shell completion script (bash, zsh, fish)'
 complete -c ambientctl -n "__ambientctl_at ''" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at ''" -l version -d 'show program\'s version number and exit'
@@ -107,6 +116,12 @@ complete -c ambientctl -n "__ambientctl_at 'decode'" -l keylog -r -F -d 'NSS key
 complete -c ambientctl -n "__ambientctl_at 'decode'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text)'
 complete -c ambientctl -n "__ambientctl_at 'decode'" -l export-pcapng -r -F -d 'also write the capture as pcapng with the key-log lines of its TLS sessions embe'
 complete -c ambientctl -n "__ambientctl_at 'decode'" -F
+complete -c ambientctl -n "__ambientctl_at 'logs'" -a 'parse' -d 'parse ztunnel/waypoint logs into connections with classified errors'
+complete -c ambientctl -n "__ambientctl_at 'logs'" -s h -l help -d 'show this help message and exit'
+complete -c ambientctl -n "__ambientctl_at 'logs parse'" -s h -l help -d 'show this help message and exit'
+complete -c ambientctl -n "__ambientctl_at 'logs parse'" -l events -d 'also list every parsed line (text output)'
+complete -c ambientctl -n "__ambientctl_at 'logs parse'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text)'
+complete -c ambientctl -n "__ambientctl_at 'logs parse'" -F
 complete -c ambientctl -n "__ambientctl_at 'completion'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'completion'" -a 'bash zsh fish'
 complete -c kubectl-ambient --wraps ambientctl

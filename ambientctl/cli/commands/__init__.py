@@ -8,5 +8,6 @@ import all of them, and must start fast. Heavy imports go inside `run`.
 COMMANDS: list[str] = [
     "describe",
     "decode",
+    "logs",
     "completion",
 ]
