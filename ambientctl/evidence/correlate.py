@@ -322,7 +322,21 @@ def correlate(events: list[LogEvent], window: float = WINDOW_S) -> list[Connecti
             continue
         used.update((oi, ii))
         uf.union(oi, ii)
-    # legacy: route legs without ids (never seen in practice, but pasted lines lose spans) stay alone.
+    # 1.18-1.21 hairpin: plaintext accepted by the destination ztunnel, then sent by the same ztunnel to the
+    # waypoint outside any outbound span (inbound_passthrough.rs calls proxy_to directly).
+    def _route(leg: _Leg, kind: str) -> RouteEvent | None:
+        return next((e for e in leg.events if isinstance(e, RouteEvent) and e.route_type == kind), None)
+
+    for pi, pleg in enumerate(legs):
+        accepted = _route(pleg, "InboundPlaintext")
+        if accepted is None:
+            continue
+        for wi, wleg in enumerate(legs):
+            sent = _route(wleg, "ToServerWaypoint")
+            if (sent is not None and sent.span_direction != "outbound" and _same_source(pleg.source, wleg.source)
+                    and sent.dst_addr == accepted.dst_addr and _close(sent.time, accepted.time, window)):
+                uf.union(pi, wi)
+                break
     # waypoint lines join the connection whose legs they explain
     for wi, leg in enumerate(legs):
         if leg.direction != "waypoint":
