@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ambientctl.explain.policies import rule_may_admit
 from ambientctl.mesh.view import DATAPLANE_MODE, Enrollment, MeshView, WaypointBinding
 from ambientctl.model import objects as o
 
@@ -78,6 +79,45 @@ def pod_findings(
         elif p["enforcedBy"] == "none" and "selects a waypoint pod" in p["why"]:
             out.append(Finding("selector-policy-on-waypoint", "warning",
                                f"AuthorizationPolicy {p['namespace']}/{p['name']} {p['why']}."))
+
+    for p in doc.get("policies", []):
+        effect = p.get("effectAtZtunnel")
+        key = f"{p['namespace']}/{p['name']}"
+        if effect == "deny-all":
+            out.append(Finding(
+                "l7-rule-dropped-at-ztunnel", "error",
+                f"AuthorizationPolicy {key} is enforced by ztunnel but every rule needs HTTP attributes: istiod drops "
+                "them, the ALLOW policy matches nothing, and all traffic to this pod is denied. Attach it to a "
+                "waypoint with targetRefs instead."))
+        elif effect == "broader" and p["action"] == "ALLOW":
+            out.append(Finding("l7-rule-dropped-at-ztunnel", "warning",
+                               f"AuthorizationPolicy {key}: ztunnel drops its rules with HTTP attributes, so it "
+                               "allows less than written."))
+        elif effect in ("broader", "no-effect"):
+            out.append(Finding(
+                "l7-rule-dropped-at-ztunnel", "warning",
+                f"DENY AuthorizationPolicy {key} has HTTP attributes ztunnel cannot see: "
+                + ("it has no effect here." if effect == "no-effect" else "it is enforced on its L4 part alone and "
+                   "denies more than written.")))
+        elif effect == "ignored":
+            out.append(Finding("action-not-supported-at-ztunnel", "warning",
+                               f"AuthorizationPolicy {key} uses {p['action']}, which ztunnel does not support: it is "
+                               "not enforced for this pod."))
+
+    wp = doc.get("waypoint")
+    if wp and enr.mode == "ambient":
+        allows = [p for p in doc.get("policies", []) if p["enforcedBy"] == "ztunnel" and p["action"] == "ALLOW"
+                  and not p.get("dryRun")]
+        principal = wp["identity"].removeprefix("spiffe://")
+        sa = principal.rsplit("/sa/", 1)[-1]
+        if allows and not any(rule_may_admit(r, principal, wp["namespace"], sa) for p in allows for r in p["rules"]):
+            names = ", ".join(f"{p['namespace']}/{p['name']}" for p in allows)
+            out.append(Finding(
+                "waypoint-identity-not-allowed", "error",
+                f"traffic through waypoint {wp['namespace']}/{wp['name']} reaches this pod's ztunnel with the "
+                f"waypoint's identity ({principal}), which no ALLOW policy enforced here admits ({names}): it is "
+                "denied with 'allow policies exist, but none allowed'. Allow the waypoint's principal, or move the "
+                "rules to a targetRefs policy on the waypoint."))
 
     for r in doc.get("routes", []):
         if r["kind"] in ("VirtualService", "HTTPRoute", "GRPCRoute") and r["appliedBy"] is None and \

@@ -119,7 +119,7 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
             t.add_row("", f"[dim]{escape(line)}[/]")
         for note in pol.get("notes", []):
             t.add_row("", f"[warn]{escape(note)}[/]")
-    meshed = mesh["mode"] in ("ambient", "sidecar")
+    meshed = mesh["mode"] in ("ambient", "sidecar") or mesh.get("role") == "waypoint"
     if not doc["policies"]:
         t = ("[dim]none apply: every connection is allowed (subject to PeerAuthentication)[/]" if meshed else
              "[dim]not in the mesh: no Istio policy is enforced for this pod[/]")
