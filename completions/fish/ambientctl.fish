@@ -37,10 +37,14 @@ function __ambientctl_sub
     switch "$argv[1]|$argv[2]"
         case '|describe'
             echo 'describe'
+        case '|explain'
+            echo 'explain'
         case '|decode'
             echo 'decode'
         case '|logs'
             echo 'logs'
+        case '|ui'
+            echo 'ui'
         case '|completion'
             echo 'completion'
         case 'describe|pod'
@@ -56,6 +60,18 @@ end
 
 function __ambientctl_takes_value
     switch "$argv[1]|$argv[2]"
+        case '|--snapshot'
+            return 0
+        case '|--demo'
+            return 0
+        case '|--context'
+            return 0
+        case '|--kubeconfig'
+            return 0
+        case '|--request-timeout'
+            return 0
+        case '|--istio-version'
+            return 0
         case 'describe pod|-n'
             return 0
         case 'describe pod|--namespace'
@@ -76,6 +92,36 @@ function __ambientctl_takes_value
             return 0
         case 'describe pod|--istio-version'
             return 0
+        case 'explain|--port'
+            return 0
+        case 'explain|--protocol'
+            return 0
+        case 'explain|--method'
+            return 0
+        case 'explain|--path'
+            return 0
+        case 'explain|--header'
+            return 0
+        case 'explain|-n'
+            return 0
+        case 'explain|--namespace'
+            return 0
+        case 'explain|-o'
+            return 0
+        case 'explain|--output'
+            return 0
+        case 'explain|--snapshot'
+            return 0
+        case 'explain|--demo'
+            return 0
+        case 'explain|--context'
+            return 0
+        case 'explain|--kubeconfig'
+            return 0
+        case 'explain|--request-timeout'
+            return 0
+        case 'explain|--istio-version'
+            return 0
         case 'decode|--keylog'
             return 0
         case 'decode|-o'
@@ -88,17 +134,41 @@ function __ambientctl_takes_value
             return 0
         case 'logs parse|--output'
             return 0
+        case 'ui|-n'
+            return 0
+        case 'ui|--namespace'
+            return 0
+        case 'ui|--snapshot'
+            return 0
+        case 'ui|--demo'
+            return 0
+        case 'ui|--context'
+            return 0
+        case 'ui|--kubeconfig'
+            return 0
+        case 'ui|--request-timeout'
+            return 0
+        case 'ui|--istio-version'
+            return 0
     end
     return 1
 end
 
 complete -c ambientctl -f
 complete -c ambientctl -n "__ambientctl_at ''" -a 'describe' -d 'describe a pod as ambient mode sees it'
+complete -c ambientctl -n "__ambientctl_at ''" -a 'explain' -d 'why a request from SRC to DST is allowed, denied or hairpinned (no traffic sent)'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'decode' -d 'decode a pcap/pcapng: flows, TLS, HTTP/2 and HBONE tunnels'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'logs' -d 'understand ztunnel and waypoint logs'
+complete -c ambientctl -n "__ambientctl_at ''" -a 'ui' -d 'the interactive app (what `ambientctl` alone opens on a terminal)'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'completion' -d 'print a shell completion script (bash, zsh, fish)'
 complete -c ambientctl -n "__ambientctl_at ''" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at ''" -l version -d 'show program\'s version number and exit'
+complete -c ambientctl -n "__ambientctl_at ''" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '
+complete -c ambientctl -n "__ambientctl_at ''" -l demo -x -a '(__ambientctl_dynamic demo)' -d 'use a bundled demo cluster: bookinfo (default, current Istio), seed-2022, hairpi'
+complete -c ambientctl -n "__ambientctl_at ''" -l context -x -a '(__ambientctl_dynamic context)' -d 'kubeconfig context to use'
+complete -c ambientctl -n "__ambientctl_at ''" -l kubeconfig -r -F -d 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'
+complete -c ambientctl -n "__ambientctl_at ''" -l request-timeout -x -d 'give up on an unreachable API server after this long (default: 10)'
+complete -c ambientctl -n "__ambientctl_at ''" -l istio-version -x -d 'behaviour model to use (e.g'
 complete -c ambientctl -n "__ambientctl_at 'describe'" -a 'pod' -d 'membership, ztunnel, identity, services, waypoint, policies, routes and findings'
 complete -c ambientctl -n "__ambientctl_at 'describe'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -s h -l help -d 'show this help message and exit'
@@ -111,6 +181,22 @@ complete -c ambientctl -n "__ambientctl_at 'describe pod'" -l kubeconfig -r -F -
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -l request-timeout -x -d 'give up on an unreachable API server after this long (default: 10)'
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -l istio-version -x -d 'behaviour model to use (e.g'
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -a '(__ambientctl_dynamic pod)'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -s h -l help -d 'show this help message and exit'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -l port -x -d 'destination port (or DST:PORT)'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -l protocol -x -a 'http tcp' -d 'what the client speaks (default: http; tcp skips L7 routing and L7 policy matchi'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -l method -x -d 'HTTP method (default: GET)'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -l path -x -d 'HTTP path (default: /)'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -l header -x -d 'HTTP request header (repeatable)'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace of the object (default: default)'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text)'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '
+complete -c ambientctl -n "__ambientctl_at 'explain'" -l demo -x -a '(__ambientctl_dynamic demo)' -d 'use a bundled demo cluster: bookinfo (default, current Istio), seed-2022, hairpi'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -l context -x -a '(__ambientctl_dynamic context)' -d 'kubeconfig context to use'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -l kubeconfig -r -F -d 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -l request-timeout -x -d 'give up on an unreachable API server after this long (default: 10)'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -l istio-version -x -d 'behaviour model to use (e.g'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -a '(__ambientctl_dynamic pod)'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -a '(__ambientctl_dynamic pod)'
 complete -c ambientctl -n "__ambientctl_at 'decode'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'decode'" -l keylog -r -F -d 'NSS key log (SSLKEYLOGFILE format) to decrypt TLS 1.3'
 complete -c ambientctl -n "__ambientctl_at 'decode'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text)'
@@ -122,6 +208,14 @@ complete -c ambientctl -n "__ambientctl_at 'logs parse'" -s h -l help -d 'show t
 complete -c ambientctl -n "__ambientctl_at 'logs parse'" -l events -d 'also list every parsed line (text output)'
 complete -c ambientctl -n "__ambientctl_at 'logs parse'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text)'
 complete -c ambientctl -n "__ambientctl_at 'logs parse'" -F
+complete -c ambientctl -n "__ambientctl_at 'ui'" -s h -l help -d 'show this help message and exit'
+complete -c ambientctl -n "__ambientctl_at 'ui'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace to show first (default: default)'
+complete -c ambientctl -n "__ambientctl_at 'ui'" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '
+complete -c ambientctl -n "__ambientctl_at 'ui'" -l demo -x -a '(__ambientctl_dynamic demo)' -d 'use a bundled demo cluster: bookinfo (default, current Istio), seed-2022, hairpi'
+complete -c ambientctl -n "__ambientctl_at 'ui'" -l context -x -a '(__ambientctl_dynamic context)' -d 'kubeconfig context to use'
+complete -c ambientctl -n "__ambientctl_at 'ui'" -l kubeconfig -r -F -d 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'
+complete -c ambientctl -n "__ambientctl_at 'ui'" -l request-timeout -x -d 'give up on an unreachable API server after this long (default: 10)'
+complete -c ambientctl -n "__ambientctl_at 'ui'" -l istio-version -x -d 'behaviour model to use (e.g'
 complete -c ambientctl -n "__ambientctl_at 'completion'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'completion'" -a 'bash zsh fish'
 complete -c kubectl-ambient --wraps ambientctl

@@ -7,7 +7,9 @@ import all of them, and must start fast. Heavy imports go inside `run`.
 # Order is the order shown in `ambientctl --help`.
 COMMANDS: list[str] = [
     "describe",
+    "explain",
     "decode",
     "logs",
+    "ui",
     "completion",
 ]

@@ -1,0 +1,130 @@
+"""`explain SRC DST`: the path a request takes, and who allows or denies it, by which policy and rule.
+
+Composition only: explain/target.py resolves references, explain/path.py lays out hops and enforcement points
+per Istio era, explain/routing.py applies the waypoint's L7 routes, explain/decide.py evaluates policy at each
+enforcement point. The result is the Explanation body of design.md §2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ambientctl.explain.decide import Decision, decide
+from ambientctl.explain.path import Plan, plan
+from ambientctl.explain.routing import HttpRequest, route_request
+from ambientctl.explain.target import Target, resolve_source, resolve_target
+from ambientctl.mesh.view import MeshView
+from ambientctl.model import objects as o
+
+
+def explain(view: MeshView, src_ref: str, dst_ref: str, *, namespace: str | None = None, port: int | None = None,
+            protocol: str = "http", method: str = "GET", path: str = "/",
+            headers: dict[str, str] | None = None) -> dict[str, Any]:
+    src = resolve_source(view, src_ref, namespace)
+    tgt = resolve_target(view, dst_ref, namespace, port)
+    req = HttpRequest(method.upper(), path, {k.lower(): v for k, v in (headers or {}).items()},
+                      host=f"{tgt.service.meta.name}.{tgt.service.meta.namespace}.svc.cluster.local:{tgt.port}"
+                      if tgt.service else f"{tgt.ip}:{tgt.port}")
+    service = tgt.service if tgt.addressed == "service" else None
+
+    endpoints: list[o.Pod | None] = list(tgt.endpoints) or [None]
+    routing = None
+    first = plan(view, src, endpoints[0], tgt.ip, tgt.port, tgt.target_port(endpoints[0]) if endpoints[0] else tgt.port,
+                 service)
+    if first.waypoint is not None and service is not None and protocol == "http":
+        routing = route_request(view, service, tgt.port, req)
+        if routing is not None:
+            routing["appliedBy"] = f"waypoint {first.waypoint.key}"
+            chosen = [p for b in routing["backends"] for p in b["pods"]]
+            if chosen:
+                by_key = {p.meta.key: p for p in view.cluster.pods}
+                endpoints = [by_key[k] for k in dict.fromkeys(chosen) if k in by_key] or endpoints
+
+    results = []
+    for ep in endpoints:
+        p = plan(view, src, ep, tgt.ip, tgt.port, tgt.target_port(ep) if ep else tgt.port, service)
+        results.append((ep, p, _evaluate(view, p, src, ep, tgt, req, protocol)))
+
+    ep, p, (allowed, enforced_by, decided_by, check_reasons, d) = results[0]
+    reasons = list(p.reasons) + check_reasons
+    warnings = list(p.warnings)
+    if d is not None:
+        warnings += [w for w in d.warnings if w not in warnings]
+    verdicts = {(r[2][0]) for r in results}
+    if len(verdicts) > 1:
+        denied = [r[0].meta.key for r in results if r[0] is not None and not r[2][0]]
+        allowed_eps = [r[0].meta.key for r in results if r[0] is not None and r[2][0]]
+        warnings.append(f"endpoints disagree: allowed to {', '.join(allowed_eps)}, denied to {', '.join(denied)}; "
+                        "the verdict shown is for the first endpoint")
+    body: dict[str, Any] = {
+        "source": src.as_dict(),
+        "destination": tgt.as_dict(view),
+        "request": {"port": tgt.port, "protocol": protocol}
+        | ({"method": req.method, "path": req.path} if protocol == "http" else {}),
+        "verdict": "allow" if allowed else "deny",
+        "path": p.path,
+        "enforcedBy": enforced_by,
+        "decidedBy": decided_by,
+        "hops": [h.as_dict() for h in p.hops],
+        "reasons": reasons,
+        "warnings": warnings,
+        "routing": routing,
+        "endpoint": ep.meta.key if ep is not None else None,
+    }
+    if len(results) > 1:
+        body["endpoints"] = [{"pod": r[0].meta.key if r[0] else None, "verdict": "allow" if r[2][0] else "deny",
+                              "enforcedBy": r[2][1], "decidedBy": r[2][2]} for r in results]
+    body["outcome"] = _allowed_outcome(routing) if allowed else (d.outcome if d else "")
+    if d is not None:
+        if d.policy is not None:
+            body["policy"] = d.policy
+        if d.log and not allowed:
+            body["ztunnelLog" if enforced_by == "dst-ztunnel" else "proxyLog"] = d.log
+    body["istioVersion"] = view.version.label
+    body["source"]["cluster"] = view.cluster.source
+    return body
+
+
+def _allowed_outcome(routing: dict[str, Any] | None) -> str:
+    if routing and routing.get("fault"):
+        f = routing["fault"]
+        parts = []
+        if "delay" in f:
+            parts.append(f"delayed {f['delay']['fixedDelay']} ({f['delay']['percent']:g}% of requests) by fault "
+                         "injection at the waypoint")
+        if "abort" in f:
+            parts.append(f"aborted with HTTP {f['abort']['httpStatus']} ({f['abort']['percent']:g}% of requests) by "
+                         "fault injection at the waypoint")
+        return "the request reaches the server, " + " and ".join(parts)
+    return "the request reaches the server"
+
+
+def _evaluate(view: MeshView, p: Plan, src, ep: o.Pod | None, tgt: Target, req: HttpRequest,  # type: ignore[no-untyped-def]
+              protocol: str) -> tuple[bool, str, dict[str, Any], list[str], Decision | None]:
+    """Walk the enforcement points in order; the first denial decides. Returns (allowed, enforcedBy,
+    decidedBy, reasons, the deciding Decision)."""
+    reasons: list[str] = []
+    deciding: Decision | None = None
+    if p.failure:  # data-path failures happen before any policy is consulted
+        fail = Decision.data_path_failure(p.failure, p.failure_component)
+        return False, p.failure_component, fail.decided_by, reasons + fail.reasons, fail
+    for check in p.checks:
+        if check.skip_reason:
+            reasons.append(f"{check.component} {check.enforcer}: {check.skip_reason}")
+            continue
+        d = decide(view, check, src, ep, tgt, req, protocol)
+        reasons += d.reasons
+        if not d.allowed:
+            return False, check.component, d.decided_by, reasons, d
+        if check.deny_after:
+            bypass = Decision.bypassed_waypoint(view, check)
+            reasons += bypass.reasons
+            return False, check.component, bypass.decided_by, reasons, bypass
+        if "noPolicy" not in d.decided_by and deciding is None:
+            deciding = d
+            deciding_component = check.component
+    if deciding is not None:
+        return True, deciding_component, deciding.decided_by, reasons, deciding
+    if not p.checks:
+        reasons.append("no component on this path enforces Istio policy")
+    return True, "none", {"noPolicy": True}, reasons, None
