@@ -8,7 +8,7 @@ import signal
 import sys
 
 from ambientctl import __version__
-from ambientctl.cli.commands import COMMANDS
+from ambientctl.cli.commands import COMMANDS, ui
 from ambientctl.cli.options import ArgumentError, Parser
 from ambientctl.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, AmbientctlError
 
@@ -21,6 +21,7 @@ def build_parser() -> Parser:
         epilog="Try it without a cluster: ambientctl describe pod productpage-v1 --demo",
     )
     parser.add_argument("--version", action="version", version=f"ambientctl {__version__}")
+    ui.add_top_level_options(parser)  # `ambientctl --demo` opens the interactive app on the demo
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(f"ambientctl.cli.commands.{name}").add_parser(sub)
@@ -51,15 +52,19 @@ def _parse(parser: Parser, argv: list[str]):
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        args = _parse(parser, sys.argv[1:] if argv is None else argv)
+        args = _parse(parser, argv)
     except ArgumentError as e:
         print(e, file=sys.stderr)
         return EXIT_USAGE
+    ui.apply_top_level_options(argv, args)
     func = getattr(args, "func", None)
     if func is None:
-        parser.print_help()
-        return 0
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            parser.print_help()
+            return 0
+        func = ui.run  # `ambientctl` alone on a terminal opens the interactive app
     try:
         return int(func(args) or 0)
     except AmbientctlError as e:

@@ -1,0 +1,1 @@
+"""Screens (one per task) and widgets (render what they are given, never fetch)."""
