@@ -100,9 +100,10 @@ def main() -> int:
     ap.add_argument("--pods", type=int, default=5000)
     ap.add_argument("--services", type=int, default=2000)
     ap.add_argument("--policies", type=int, default=500)
+    ap.add_argument("--namespaces", type=int, default=50)
     ap.add_argument("--yaml", action="store_true", help="write multi-document YAML instead of a JSON List")
     a = ap.parse_args()
-    items = build(a.pods, a.services, a.policies)
+    items = build(a.pods, a.services, a.policies, namespaces=a.namespaces)
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:
         if a.yaml:

@@ -307,6 +307,10 @@ def _policy_doc(p: _Policy, rule: int | None, enforced_at: str) -> dict[str, Any
 def ztunnel_policies(view: MeshView, pod: o.Pod) -> list[_Policy]:
     """What the destination ztunnel enforces for `pod`: namespace, root-namespace (global) and selector
     policies, minus targetRefs/CUSTOM/AUDIT, in ztunnel's L4 form."""
+    return view._cached("ztunnel_policies", pod, lambda: _ztunnel_policies(view, pod))
+
+
+def _ztunnel_policies(view: MeshView, pod: o.Pod) -> list[_Policy]:
     root = view.install.root_namespace
     ns = pod.meta.namespace
     out = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ambientctl.explain.decide import Decision, decide
-from ambientctl.explain.path import Plan, plan
+from ambientctl.explain.path import Party, Plan, plan
 from ambientctl.explain.routing import HttpRequest, route_request
 from ambientctl.explain.target import Target, resolve_source, resolve_target
 from ambientctl.mesh.view import MeshView
@@ -22,6 +22,11 @@ def explain(view: MeshView, src_ref: str, dst_ref: str, *, namespace: str | None
             headers: dict[str, str] | None = None) -> dict[str, Any]:
     src = resolve_source(view, src_ref, namespace)
     tgt = resolve_target(view, dst_ref, namespace, port)
+    return explain_resolved(view, src, tgt, protocol=protocol, method=method, path=path, headers=headers)
+
+
+def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str = "http", method: str = "GET",
+                     path: str = "/", headers: dict[str, str] | None = None) -> dict[str, Any]:
     req = HttpRequest(method.upper(), path, {k.lower(): v for k, v in (headers or {}).items()},
                       host=f"{tgt.service.meta.name}.{tgt.service.meta.namespace}.svc.cluster.local:{tgt.port}"
                       if tgt.service else f"{tgt.ip}:{tgt.port}")
@@ -29,8 +34,8 @@ def explain(view: MeshView, src_ref: str, dst_ref: str, *, namespace: str | None
 
     endpoints: list[o.Pod | None] = list(tgt.endpoints) or [None]
     routing = None
-    first = plan(view, src, endpoints[0], tgt.ip, tgt.port, tgt.target_port(endpoints[0]) if endpoints[0] else tgt.port,
-                 service)
+    first_ep = endpoints[0]
+    first = plan(view, src, first_ep, tgt.ip, tgt.port, tgt.target_port(first_ep) if first_ep else tgt.port, service)
     if first.waypoint is not None and service is not None and protocol == "http":
         routing = route_request(view, service, tgt.port, req)
         if routing is not None:
@@ -42,7 +47,10 @@ def explain(view: MeshView, src_ref: str, dst_ref: str, *, namespace: str | None
 
     results = []
     for ep in endpoints:
-        p = plan(view, src, ep, tgt.ip, tgt.port, tgt.target_port(ep) if ep else tgt.port, service)
+        if ep is first_ep:
+            p = first
+        else:
+            p = plan(view, src, ep, tgt.ip, tgt.port, tgt.target_port(ep) if ep else tgt.port, service)
         results.append((ep, p, _evaluate(view, p, src, ep, tgt, req, protocol)))
 
     ep, p, (allowed, enforced_by, decided_by, check_reasons, d) = results[0]

@@ -85,10 +85,22 @@ class MeshView:
         self.version: IstioVersion = self.install.version
         self._waypoints: dict[str, Waypoint] | None = None
         self._waypoint_pods: dict[int, Waypoint] = {}
+        # The cluster does not change under a view: per-object answers are computed once (explain --matrix asks
+        # the same questions tens of thousands of times).
+        self._memo: dict[tuple[str, int], object] = {}
+
+    def _cached(self, kind: str, obj: object, compute):  # type: ignore[no-untyped-def]
+        key = (kind, id(obj))
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     # -- membership -----------------------------------------------------------------------------------------
     def enrollment(self, pod: o.Pod) -> Enrollment:
         """Is the pod captured by ztunnel, and why (istio-cni `enablement_selector.go`, chart defaults)."""
+        return self._cached("enrollment", pod, lambda: self._enrollment(pod))
+
+    def _enrollment(self, pod: o.Pod) -> Enrollment:
         labels, ann = pod.meta.labels, pod.meta.annotations
         ns_mode = self.cluster.namespace_labels(pod.meta.namespace).get(DATAPLANE_MODE, "")
         pod_mode = labels.get(DATAPLANE_MODE, "")
@@ -141,6 +153,9 @@ class MeshView:
         return self.install.ztunnels.get(pod.node_name)
 
     def services_for(self, pod: o.Pod) -> list[o.Service]:
+        return self._cached("services_for", pod, lambda: self._services_for(pod))
+
+    def _services_for(self, pod: o.Pod) -> list[o.Service]:
         labels = pod.meta.labels
         return [
             s
@@ -149,6 +164,9 @@ class MeshView:
         ]
 
     def pods_for(self, svc: o.Service) -> list[o.Pod]:
+        return self._cached("pods_for", svc, lambda: self._pods_for(svc))
+
+    def _pods_for(self, svc: o.Service) -> list[o.Pod]:
         if not svc.selector:
             return []
         sel = svc.selector
@@ -213,6 +231,9 @@ class MeshView:
         return self._waypoint_pods.get(id(pod))
 
     def service_waypoint(self, svc: o.Service) -> WaypointBinding:
+        return self._cached("service_waypoint", svc, lambda: self._service_waypoint(svc))
+
+    def _service_waypoint(self, svc: o.Service) -> WaypointBinding:
         subject = f"Service {svc.meta.key}"
         if not self.version.current:
             pods = self.pods_for(svc)
@@ -227,6 +248,9 @@ class MeshView:
         return self._resolve_current(subject, "service", svc.meta.labels, svc.meta.namespace)
 
     def workload_waypoint(self, pod: o.Pod) -> WaypointBinding:
+        return self._cached("workload_waypoint", pod, lambda: self._workload_waypoint(pod))
+
+    def _workload_waypoint(self, pod: o.Pod) -> WaypointBinding:
         subject = f"Pod {pod.meta.key}"
         if self.waypoint_of_pod(pod) is not None:
             return WaypointBinding(subject, "workload", bound_by="a waypoint never uses a waypoint")

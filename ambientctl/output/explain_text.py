@@ -134,3 +134,44 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
         section(c, "Warnings", t)
     c.print()
     c.print(f"[dim]Istio {doc['istioVersion']} behaviour · {escape(doc['source'].get('cluster', ''))}[/]")
+
+
+def render_matrix(doc: dict[str, Any], out: TextIO) -> None:
+    with text_output(out) as c:
+        dsts = doc["destinations"]
+        verdicts = {(x["source"], x["destination"]): x for x in doc["cells"]}
+        req = doc["request"]
+        what = f"{req['method']} {req['path']}" if req["protocol"] == "http" else "TCP"
+        c.print(f"[head]namespace {escape(doc['namespace'])}[/]  {doc['summary']['allow']} allowed, "
+                f"[deny]{doc['summary']['deny']} denied[/]  [dim]({escape(what)}, Istio {doc['istioVersion']})[/]")
+        t = Table(box=None, padding=(0, 1), show_edge=False)
+        t.add_column("source \\ destination", no_wrap=True)
+        for i, _ in enumerate(dsts, 1):
+            t.add_column(str(i), justify="center")
+        for src in doc["sources"]:
+            row = [escape(src)]
+            for d in dsts:
+                x = verdicts[(src, d)]
+                row.append("[allow]✓[/]" if x["verdict"] == "allow" else "[deny]✗[/]")
+            t.add_row(*row)
+        section(c, "Verdicts", t)
+        legend = Table.grid(padding=(0, 1))
+        legend.add_column(justify="right")
+        legend.add_column()
+        for i, d in enumerate(dsts, 1):
+            legend.add_row(f"{i}", escape(d))
+        section(c, "Destinations", legend)
+        why: dict[str, list[str]] = {}
+        for x in doc["cells"]:
+            if x["verdict"] == "deny":
+                dec = x["decidedBy"]
+                key = (f"{x['enforcedBy']}: " + (f"{dec['policy']} rule {dec['rule']}" if "policy" in dec else
+                       f"default deny ({', '.join(dec['defaultDeny'])})" if "defaultDeny" in dec else
+                       str(dec.get("builtin") or dec.get("failure"))) + f" → {x['destination']}")
+                why.setdefault(key, []).append(x["source"])
+        if why:
+            w = Table.grid(padding=(0, 1))
+            w.add_column(overflow="fold")
+            for key, srcs in sorted(why.items()):
+                w.add_row(f"[deny]✗[/] {escape(key)}  [dim]from {escape(', '.join(srcs))}[/]")
+            section(c, "Denied by", w)

@@ -182,6 +182,7 @@ complete -c ambientctl -n "__ambientctl_at 'describe pod'" -l request-timeout -x
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -l istio-version -x -d 'behaviour model to use (e.g'
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -a '(__ambientctl_dynamic pod)'
 complete -c ambientctl -n "__ambientctl_at 'explain'" -s h -l help -d 'show this help message and exit'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -l matrix -d 'every workload of the namespace (-n) against every service port in it, as an all'
 complete -c ambientctl -n "__ambientctl_at 'explain'" -l port -x -d 'destination port (or DST:PORT)'
 complete -c ambientctl -n "__ambientctl_at 'explain'" -l protocol -x -a 'http tcp' -d 'what the client speaks (default: http; tcp skips L7 routing and L7 policy matchi'
 complete -c ambientctl -n "__ambientctl_at 'explain'" -l method -x -d 'HTTP method (default: GET)'

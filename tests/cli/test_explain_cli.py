@@ -54,3 +54,16 @@ def test_bad_references_are_one_line_usage_errors(argv, message, capsys):
         return
     assert code == 2, out
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_matrix_text_and_errors(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    code, out, err = run(["explain", "--matrix", "--demo", "bookinfo-l4"], capsys)
+    assert code == 3, err
+    check_golden("explain-matrix-l4.txt", out)
+    code, _, err = run(["explain", "--matrix", "-n", "nowhere", "--demo"], capsys)
+    assert code == 2 and "namespace 'nowhere' has no workloads" in err
+    code, _, err = run(["explain", "sleep", "--matrix", "--demo"], capsys)
+    assert code == 2 and "--matrix takes no SRC/DST" in err
+    code, _, err = run(["explain", "sleep", "--demo"], capsys)
+    assert code == 2 and "give SRC and DST" in err

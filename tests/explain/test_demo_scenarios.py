@@ -102,3 +102,19 @@ def test_json_contract_keys():
         assert key in e["source"]
     assert e["source"]["identity"] == "spiffe://cluster.local/ns/default/sa/sleep"
     assert all(set(h) >= {"component", "name", "node", "protocol", "port"} for h in e["hops"])
+
+
+def test_matrix_cells_agree_with_single_explanations():
+    from ambientctl.explain.matrix import matrix
+
+    m = matrix(view("bookinfo"), "default", protocol="http")
+    cells = {(c["source"], c["destination"]): c for c in m["cells"]}
+    assert len(cells) == len(m["sources"]) * len(m["destinations"])
+    assert cells[("deployment/sleep", "productpage:9080")]["verdict"] == "allow"
+    assert cells[("deployment/notsleep", "productpage:9080")]["decidedBy"] == PP_DEFAULT_DENY
+    assert cells[("deployment/reviews-v1", "ratings:9080")]["enforcedBy"] == "dst-ztunnel"
+    # httpbin has a sidecar: it bypasses the waypoint, so the waypoint's policy never sees it (istio#51445)
+    assert cells[("deployment/httpbin", "productpage:9080")]["path"] == "direct-hbone"
+    for (src, dst), c in list(cells.items())[:12]:
+        single = explain(view("bookinfo"), src, dst)
+        assert (single["verdict"], single["decidedBy"]) == (c["verdict"], c["decidedBy"]), (src, dst)

@@ -20,8 +20,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(addressed by pod IP) or IP:PORT. Exit status 3 means denied. Example: ambientctl explain notsleep "
         "productpage:9080 --demo bookinfo-l4",
     )
-    p.add_argument("src", metavar="SRC", help="client workload or IP")
-    p.add_argument("dst", metavar="DST", help="service[:port], workload or IP[:port]")
+    p.add_argument("src", metavar="SRC", nargs="?", help="client workload or IP")
+    p.add_argument("dst", metavar="DST", nargs="?", help="service[:port], workload or IP[:port]")
+    p.add_argument("--matrix", action="store_true",
+                   help="every workload of the namespace (-n) against every service port in it, as an allow/deny "
+                   "table with the deciding policy per cell")
     p.add_argument("--port", type=int, metavar="N", help="destination port (or DST:PORT)")
     p.add_argument("--protocol", choices=("http", "tcp"), default="http",
                    help="what the client speaks (default: http; tcp skips L7 routing and L7 policy matching)")
@@ -47,6 +50,21 @@ def run(args: argparse.Namespace) -> int:
         if not sep or not k:
             raise UsageError(f"--header {h!r}: expected NAME=VALUE")
         headers[k] = v
+    if args.matrix:
+        if args.src or args.dst:
+            raise UsageError("--matrix takes no SRC/DST: it explains every pair in the namespace (-n)")
+        from ambientctl.explain.matrix import matrix
+        from ambientctl.output.explain_text import render_matrix
+
+        view = load_view(args)
+        ns = args.namespace or "default"
+        if ns not in view.cluster.namespaces and not view.cluster.pods_in(ns):
+            raise UsageError(f"namespace {ns!r} has no workloads")
+        body = matrix(view, ns, protocol=args.protocol, method=args.method, path=args.path)
+        emit(envelope("ExplanationMatrix", body), args.output, render_matrix)
+        return EXIT_DENIED if body["summary"]["deny"] else 0
+    if not args.src or not args.dst:
+        raise UsageError("give SRC and DST (or --matrix -n NS)")
     view = load_view(args)
     body = explain(view, args.src, args.dst, namespace=args.namespace, port=args.port, protocol=args.protocol,
                    method=args.method, path=args.path, headers=headers)
