@@ -26,7 +26,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-REAL = Path(os.environ.get("AMBIENTCTL_REALDATA", REPO.parent / "shared" / "realdata"))
+REAL = Path(os.environ.get("AMBIENTCTL_REALDATA", REPO / "tests" / "realdata"))
 SOURCE = REAL / "pcaps" / "grpc-h2-tls13" / "wireshark_capture.pcapng"
 
 

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-REALDATA = Path(os.environ.get("AMBIENTCTL_REALDATA", SHARED / "realdata"))
+REALDATA = Path(os.environ.get("AMBIENTCTL_REALDATA", REPO / "tests" / "realdata"))
 REQUIRE_ALL = os.environ.get("AMBIENTCTL_REQUIRE_ALL") == "1"
 pytest_plugins = ["tests.lab.fixtures"]  # hbone_captures / hbone_recorded: real HBONE pcaps (tests/lab)
 

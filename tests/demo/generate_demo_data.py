@@ -4,7 +4,7 @@
 The committed YAML is the artefact (tests/demo/test_demo_data.py checks it); this script is kept so the data can
 be regenerated and its derivation read. Output is deterministic (names, uids and hashes are derived from
 hashes of fixed seeds). Usage: `python tests/demo/generate_demo_data.py [OUT_DIR] [DEMO ...]`.
-Needs the realdata tree (AMBIENTCTL_REALDATA, default /work/shared/realdata).
+Needs the realdata tree (AMBIENTCTL_REALDATA, default tests/realdata).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from pathlib import Path
 
 import yaml
 
-REAL = Path(os.environ.get("AMBIENTCTL_REALDATA", "/work/shared/realdata")) / "istio-istio/samples"
+REAL = Path(os.environ.get("AMBIENTCTL_REALDATA", Path(__file__).resolve().parent.parent / "realdata")) / \
+    "istio-istio/samples"
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "ambientctl/demo/data")
 ALPH = "bcdfghjklmnpqrstvwxz2456789"  # k8s rand.SafeEncodeString alphabet
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).resolve().parent
-REALDATA = Path(os.environ.get("AMBIENTCTL_REALDATA", HERE.parent.parent.parent / "shared" / "realdata"))
+REALDATA = Path(os.environ.get("AMBIENTCTL_REALDATA", HERE.parent / "realdata"))
 d = json.loads((REALDATA / "istio-istio/ztunnel-configdump/head/dump.json").read_text())
 NS = {"bookinfo": {"istio.io/dataplane-mode": "ambient"}, "default": {"istio.io/dataplane-mode": "ambient"},
       "istio-system": {}}
