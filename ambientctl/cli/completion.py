@@ -153,24 +153,41 @@ def _value_action(opt, sh: str) -> str:  # type: ignore[no-untyped-def]
     return {"bash": "COMPREPLY=()", "zsh": ":"}[sh]
 
 
-def _bash(root: Command) -> str:
-    rows = _tables(root)
-    sub_case, valued_case, opts_case, subs_case, value_case, pos_case = [], [], [], [], [], []
-    for path, c, subs, flags, valued in rows:
+# Per-shell snippets for the case tables both bash and zsh scripts are built from.
+_SNIPPETS = {
+    "bash": {"echo": 'echo "{}"', "valued": '{}) return 0', "opts": 'echo "{}"', "subs": 'echo "{}"',
+             "choices": '_ambientctl_reply "{}"', "files": "_ambientctl_files", "none": "COMPREPLY=()"},
+    "zsh": {"echo": 'print -r -- "{}"', "valued": '({}) return 0', "opts": "compadd -- {}",
+            "subs": "compadd -- {}; return 0", "choices": "compadd -- {}", "files": "_files", "none": ":"},
+}
+
+
+def _case_rows(root: Command, sh: str) -> dict[str, list[str]]:
+    """The case-statement rows of the generated script: subcommand lookup, options that take a value, options,
+    subcommands, option values and positionals, per command path."""
+    sn = _SNIPPETS[sh]
+    out: dict[str, list[str]] = {k: [] for k in ("sub", "valued", "opts", "subs", "value", "pos")}
+    for path, c, subs, flags, valued in _tables(root):
         for n, target in subs.items():
-            sub_case.append(f'    "{path}|{n}") echo "{target}" ;;')
+            out["sub"].append(f'    "{path}|{n}") {sn["echo"].format(target)} ;;')
         if valued:
-            valued_case.append(f'    "{path}") case "$2" in {"|".join(valued)}) return 0 ;; esac ;;')
-        opts_case.append(f'    "{path}") echo "{" ".join(flags)}" ;;')
+            out["valued"].append(f'    "{path}") case "$2" in {sn["valued"].format("|".join(valued))} ;; esac ;;')
+        out["opts"].append(f'    "{path}") {sn["opts"].format(" ".join(flags))} ;;')
         if subs:
-            subs_case.append(f'    "{path}") echo "{" ".join(s.path[-1] for s in c.subcommands)}" ;;')
+            out["subs"].append(f'    "{path}") {sn["subs"].format(" ".join(s.path[-1] for s in c.subcommands))} ;;')
         for f, o in valued.items():
-            value_case.append(f'    "{path}|{f}") {_value_action(o, "bash")} ;;')
+            out["value"].append(f'    "{path}|{f}") {_value_action(o, sh)} ;;')
         for i, p in enumerate(c.positionals):
-            act = ('_ambientctl_reply "' + " ".join(p.choices) + '"') if p.choices else \
-                "_ambientctl_files" if p.dynamic == "file" else \
-                f"_ambientctl_dynamic {p.dynamic}" if p.dynamic else "COMPREPLY=()"
-            pos_case.append(f'    "{path}|{i}") {act} ;;')
+            act = sn["choices"].format(" ".join(p.choices)) if p.choices else sn["files"] if p.dynamic == "file" \
+                else f"_ambientctl_dynamic {p.dynamic}" if p.dynamic else sn["none"]
+            out["pos"].append(f'    "{path}|{i}") {act} ;;')
+    return out
+
+
+def _bash(root: Command) -> str:
+    rows = _case_rows(root, "bash")
+    sub_case, valued_case, opts_case = rows["sub"], rows["valued"], rows["opts"]
+    subs_case, value_case, pos_case = rows["subs"], rows["value"], rows["pos"]
     nl = "\n"
     return HEADER.format(shell="bash") + f"""
 _ambientctl_reply() {{ COMPREPLY=($(compgen -W "$1" -- "$cur")); }}
@@ -238,22 +255,9 @@ complete -F _ambientctl kubectl-ambient
 
 
 def _zsh(root: Command) -> str:
-    rows = _tables(root)
-    sub_case, valued_case, opts_case, subs_case, value_case, pos_case = [], [], [], [], [], []
-    for path, c, subs, flags, valued in rows:
-        for n, target in subs.items():
-            sub_case.append(f'    "{path}|{n}") print -r -- "{target}" ;;')
-        if valued:
-            valued_case.append(f'    "{path}") case "$2" in ({"|".join(valued)}) return 0 ;; esac ;;')
-        opts_case.append(f'    "{path}") compadd -- {" ".join(flags)} ;;')
-        if subs:
-            subs_case.append(f'    "{path}") compadd -- {" ".join(s.path[-1] for s in c.subcommands)}; return 0 ;;')
-        for f, o in valued.items():
-            value_case.append(f'    "{path}|{f}") {_value_action(o, "zsh")} ;;')
-        for i, p in enumerate(c.positionals):
-            act = ("compadd -- " + " ".join(p.choices)) if p.choices else "_files" if p.dynamic == "file" else \
-                f"_ambientctl_dynamic {p.dynamic}" if p.dynamic else ":"
-            pos_case.append(f'    "{path}|{i}") {act} ;;')
+    rows = _case_rows(root, "zsh")
+    sub_case, valued_case, opts_case = rows["sub"], rows["valued"], rows["opts"]
+    subs_case, value_case, pos_case = rows["subs"], rows["value"], rows["pos"]
     nl = "\n"
     return "#compdef ambientctl kubectl-ambient\n" + HEADER.format(shell="zsh") + f"""
 _ambientctl_dynamic() {{
