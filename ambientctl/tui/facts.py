@@ -83,7 +83,7 @@ def _waypoint_cell(view: MeshView, pod: o.Pod) -> str:
             return f"{_short(pod, b.waypoint.key)} (service)"
         if b.problem and not b.silent:
             problem = problem or b.requested
-    return f"! {problem} unusable" if problem else ""
+    return f"! {_short(pod, problem)} not used" if problem else ""
 
 
 def _short(pod: o.Pod, key: str) -> str:

@@ -61,9 +61,9 @@ def test_home_shows_namespaces_and_pods_with_mode_waypoint_ztunnel_findings():
         assert cells["mode"] == "ambient" and cells["waypoint"] == "waypoint (service)"
         assert cells["ztunnel"] == "ready" and cells["findings"] == "✓"
         details = pods.get_row(pod_key(app, "details"))
-        assert details[3].plain == "! default/details-waypoint unusable"
-        assert details[5].plain == "1"  # the waypoint-not-used finding, counted by the findings worker
-        assert pods.get_row(pod_key(app, "waypoint"))[2].plain == "none waypoint"
+        assert details[4].plain == "! details-waypoint not used"
+        assert details[2].plain == "1"  # the waypoint-not-used finding, counted by the findings worker
+        assert pods.get_row(pod_key(app, "waypoint"))[1].plain == "waypoint"
 
     run(scenario)
 

@@ -21,8 +21,8 @@ from ambientctl.tui.messages import FindingsCounted, LoadFailed, PodsReady, View
 MODE_STYLE = {"ambient": "bold green", "sidecar": "bold cyan", "none": "dim"}
 ZTUNNEL_STYLE = {"ready": "green", "NOT READY": "bold red", "missing": "bold red"}
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "": "green"}
-POD_COLUMNS = (("mark", "", 3), ("name", "NAME", None), ("mode", "MODE", None), ("waypoint", "WAYPOINT", None),
-               ("ztunnel", "ZTUNNEL", None), ("findings", "FINDINGS", 8), ("ip", "IP", None), ("node", "NODE", None))
+POD_COLUMNS = (("name", "NAME", None), ("mode", "MODE", None), ("findings", "FINDINGS", 8),
+               ("ztunnel", "ZTUNNEL", None), ("waypoint", "WAYPOINT", None), ("ip", "IP", None), ("node", "NODE", None))
 BATCH_SECONDS = 0.05  # findings: post what is counted at least this often
 
 
@@ -38,10 +38,17 @@ class VimTable(DataTable):
 
 
 def _mode_cell(row: PodRow) -> Text:
-    t = Text(row.mode, MODE_STYLE.get(row.mode, ""))
+    """ambient | sidecar | none, or what the pod is when it is part of the mesh itself (waypoint, ztunnel...)."""
     if row.role != "workload":
-        t.append(f" {row.role}", "magenta")
-    return t
+        return Text(row.role, "magenta")
+    return Text(row.mode, MODE_STYLE.get(row.mode, ""))
+
+
+def _name_cell(row: PodRow, mark: str, all_ns: bool) -> Text:
+    name = row.key if all_ns else row.name
+    if not mark:
+        return Text(name)
+    return Text.assemble((mark, "bold reverse magenta"), " ", (name, "bold"))
 
 
 def _waypoint_cell(row: PodRow) -> Text:
@@ -93,8 +100,8 @@ class HomeScreen(Screen):
 
     def on_mount(self) -> None:
         ns = self.query_one("#namespaces", DataTable)
-        ns.add_column("NAMESPACE", key="name")
-        ns.add_column("AMBIENT", key="ambient")
+        ns.add_column("NAMESPACE", key="name", width=15)
+        ns.add_column("AMB", key="ambient")
         ns.add_column("WP", key="waypoints")
         ns.add_column("PODS", key="pods")
         ns.border_title = "namespaces"
@@ -139,7 +146,7 @@ class HomeScreen(Screen):
     @staticmethod
     def _ns_cells(r: NamespaceRow) -> tuple[Text, Text, Text, Text]:
         name = Text("all namespaces", "italic") if r.name == ALL_NAMESPACES else Text(r.name)
-        amb = Text("", "dim") if r.name == ALL_NAMESPACES else (Text("ambient", "green") if r.ambient
+        amb = Text("", "dim") if r.name == ALL_NAMESPACES else (Text("✔", "green") if r.ambient
                                                                  else Text("–", "dim"))
         return name, amb, Text(str(r.waypoints) if r.waypoints else "–", "" if r.waypoints else "dim"), \
             Text(str(r.pods), "dim")
@@ -223,10 +230,8 @@ class HomeScreen(Screen):
         mark = ""
         if r.key in self.marks:
             mark = "SRC" if self.marks.index(r.key) == 0 else "DST"
-        name = r.key if all_ns else r.name
         zt = Text(r.ztunnel or "–", ZTUNNEL_STYLE.get(r.ztunnel, "dim"))
-        return [Text(mark, "bold reverse magenta" if mark else ""), Text(name, "bold" if mark else ""),
-                _mode_cell(r), _waypoint_cell(r), zt, _findings_cell(self.findings.get(r.key)), Text(r.ip),
+        return [_name_cell(r, mark, all_ns), _mode_cell(r), _findings_cell(self.findings.get(r.key)), zt, _waypoint_cell(r), Text(r.ip),
                 Text(r.node, "dim")]
 
     def cursor_pod(self) -> str | None:
@@ -289,8 +294,7 @@ class HomeScreen(Screen):
             mark = ""
             if key in self.marks:
                 mark = "SRC" if self.marks.index(key) == 0 else "DST"
-            table.update_cell(key, "mark", Text(mark, "bold reverse magenta" if mark else ""))
-            table.update_cell(key, "name", Text(row.key if all_ns else row.name, "bold" if mark else ""))
+            table.update_cell(key, "name", _name_cell(row, mark, all_ns), update_width=True)
         self._update_marks()
 
     def _update_marks(self) -> None:
