@@ -10,6 +10,7 @@ COMMANDS: list[str] = [
     "explain",
     "decode",
     "logs",
+    "trace",
     "ui",
     "completion",
 ]

@@ -1,0 +1,170 @@
+"""`ambientctl trace SRC DST`: the story of one request — the path explain predicts, the packets, what the
+ztunnels and the waypoint logged — joined hop by hop into one verdict with its evidence. `--demo` replays
+recordings made from the HBONE lab's real captures; `--from DIR` re-opens a trace saved with `--keep`.
+Exit code 3 when the observed verdict is deny."""
+
+from __future__ import annotations
+
+import argparse
+
+from ambientctl.cli.options import OUTPUT_FORMATS, add_namespace_option, add_source_options
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "trace",
+        help="follow one request: predicted vs observed path, packets and proxy logs, one story",
+        description="Trace a request from SRC to DST: explain the expected path, capture packets where they "
+        "pass, fire the request (or wait for yours), read the ztunnel and waypoint logs of that time window, "
+        "decode and correlate them, and tell what happened at each hop beside what was predicted. On a terminal "
+        "this opens the trace screen; with -o or in a pipe it prints the report.",
+        epilog="Examples: ambientctl trace --demo   (sleep → productpage through the waypoint);  ambientctl trace "
+        "notsleep productpage:9080 --demo bookinfo-l4;  ambientctl trace sleep productpage:9080 --demo "
+        "--method DELETE -o json;  ambientctl trace --from ./saved.  Exit status 3 means denied.",
+    )
+    p.add_argument("src", metavar="SRC", nargs="?", help="client workload or IP")
+    p.add_argument("dst", metavar="DST", nargs="?", help="service[:port], workload or IP[:port]")
+    p.add_argument("--port", type=int, metavar="N", help="destination port (or DST:PORT)")
+    p.add_argument("--protocol", choices=("http", "tcp"), default="http", help="what the client speaks")
+    p.add_argument("--method", default=None, metavar="METHOD", help="HTTP method (default: GET)")
+    p.add_argument("--path", default=None, metavar="PATH", help="HTTP path (default: /)")
+    p.add_argument("--header", action="append", default=[], metavar="K=V", help="HTTP request header (repeatable)")
+    p.add_argument("--request", metavar="'curl ...'",
+                   help="command run in the source pod's capture container to make the request (default: a GET "
+                   "to DST)")
+    p.add_argument("--wait", action="store_true", help="do not send anything: capture while you make the request")
+    p.add_argument("--duration", type=float, default=15.0, metavar="SECONDS",
+                   help="how long captures run at most (default: 15)")
+    p.add_argument("--yes", action="store_true",
+                   help="attach ephemeral capture containers without asking (they cannot be removed)")
+    p.add_argument("--keep", metavar="DIR", help="save pcaps, key logs, logs and trace.json in DIR (re-open with "
+                   "--from DIR)")
+    p.add_argument("--from", dest="from_dir", metavar="DIR", help="re-open a trace saved with --keep")
+    add_namespace_option(p)
+    p.add_argument("-o", "--output", choices=OUTPUT_FORMATS, default=None,
+                   help="output format (default: the trace screen on a terminal, text otherwise)")
+    add_source_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from ambientctl.errors import EXIT_DENIED, UsageError
+    from ambientctl.output.envelope import emit
+    from ambientctl.output.trace_text import render_trace
+
+    if args.from_dir:
+        if args.demo or args.snapshot or args.src or args.dst:
+            raise UsageError("--from DIR re-opens a saved trace; it takes no SRC/DST, --demo or --snapshot")
+        from pathlib import Path
+
+        from ambientctl.trace.replay import open_saved
+
+        doc = open_saved(Path(args.from_dir))
+    elif args.demo:
+        doc = _demo(args)
+    else:
+        if args.snapshot:
+            raise UsageError("trace observes a live cluster: --snapshot has no packets or logs (use --demo, or "
+                             "--from DIR for a saved trace)")
+        if not args.src or not args.dst:
+            raise UsageError("give SRC and DST (or --demo, or --from DIR)")
+        doc = _live(args)
+    fmt = args.output
+    if fmt is None and sys.stdout.isatty() and sys.stdin.isatty():
+        from ambientctl.tui.trace_app import run_trace_app
+
+        run_trace_app(doc)
+    else:
+        emit(doc, fmt or "text", render_trace)
+    return EXIT_DENIED if doc["observed"]["verdict"] == "deny" else 0
+
+
+def _headers(args: argparse.Namespace) -> dict[str, str]:
+    from ambientctl.errors import UsageError
+
+    headers = {}
+    for h in args.header:
+        k, sep, v = h.partition("=")
+        if not sep or not k:
+            raise UsageError(f"--header {h!r}: expected NAME=VALUE")
+        headers[k] = v
+    return headers
+
+
+def _demo(args: argparse.Namespace) -> dict:
+    from pathlib import Path
+
+    from ambientctl.cli.state import load_view
+    from ambientctl.errors import UsageError
+    from ambientctl.explain.engine import explain
+    from ambientctl.output.envelope import envelope
+    from ambientctl.trace.build import build_trace
+    from ambientctl.trace.replay import (
+        artifacts_of,
+        demo_index,
+        demo_root,
+        load_recording,
+        log_roles,
+        missing_of,
+        save_trace,
+    )
+
+    if args.request or args.wait:
+        raise UsageError("--demo replays recorded requests: --request and --wait need a live cluster")
+    recorded = [r for r in demo_index() if r["demo"] == args.demo]
+    if not recorded:
+        names = sorted({r["demo"] for r in demo_index()})
+        raise UsageError(f"no recorded traces for demo {args.demo!r} (recorded: {', '.join(names)})")
+    view = load_view(args)
+    headers = _headers(args)
+    if (args.src is None) != (args.dst is None):
+        raise UsageError("give both SRC and DST, or neither (the demo's first recorded request)")
+    chosen = recorded[0] if args.src is None and args.method is None else None
+    rec_meta = None
+    if chosen is None:
+        want = explain(view, args.src or recorded[0]["src"], args.dst or recorded[0]["dst"],
+                       namespace=args.namespace, port=args.port, protocol=args.protocol,
+                       method=args.method or "GET", path=args.path or "/", headers=headers)
+        for r in recorded:
+            got = explain(view, r["src"], r["dst"], method=r["method"])
+            if (got["source"].get("name"), got["destination"].get("name"), got["destination"].get("port"),
+                    got["request"].get("method")) == (want["source"].get("name"), want["destination"].get("name"),
+                                                      want["destination"].get("port"),
+                                                      want["request"].get("method")):
+                chosen = r
+                break
+        if chosen is None:
+            listing = "; ".join(f"{r['src']} → {r['dst']} {r['method']}" for r in recorded)
+            raise UsageError(f"demo {args.demo} has no recording of that request (recorded: {listing})")
+    rec = load_recording(demo_root() / chosen["name"])
+    rec_meta = rec.meta
+    req = rec_meta["request"]
+    exp = explain(view, rec_meta["src"], rec_meta["dst"], method=req["method"], path=req["path"],
+                  protocol=args.protocol, headers=headers)
+    keep = Path(args.keep) if args.keep else None
+    body = build_trace(exp, rec.captures, rec.events, log_sources=log_roles(list(rec.log_files), exp),
+                       client=rec_meta.get("client"),
+                       artifacts=artifacts_of(rec, str(keep.resolve()) if keep else None),
+                       missing=missing_of(rec),
+                       notes=[f"replayed demo recording {rec.name}: {rec_meta.get('title', '')}",
+                              *rec_meta.get("notes", [])])
+    body["request"] = {"command": req.get("command"), "method": req["method"], "path": req["path"]}
+    doc = envelope("Trace", body)
+    if keep is not None:
+        save_trace(keep, rec, doc)
+    return doc
+
+
+def _live(args: argparse.Namespace) -> dict:
+    import importlib.util
+
+    from ambientctl.errors import InputError
+
+    if importlib.util.find_spec("ambientctl.capture") is None or importlib.util.find_spec(
+            "ambientctl.sources.kube") is None:
+        raise InputError("live trace needs the capture support (ambientctl.capture and the live cluster source), "
+                         "which this build does not have yet; try 'ambientctl trace --demo' or '--from DIR'")
+    raise InputError("live trace is not wired to the capture module in this build yet; try 'ambientctl trace "
+                     "--demo' or '--from DIR'")
