@@ -24,6 +24,7 @@ SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "": 
 POD_COLUMNS = (("name", "NAME", None), ("mode", "MODE", None), ("findings", "FINDINGS", 8),
                ("ztunnel", "ZTUNNEL", None), ("waypoint", "WAYPOINT", None), ("ip", "IP", None), ("node", "NODE", None))
 BATCH_SECONDS = 0.05  # findings: post what is counted at least this often
+FILL_CHUNK = 250  # rows added to the table per turn of the event loop
 
 
 class VimTable(DataTable):
@@ -84,7 +85,8 @@ class HomeScreen(Screen):
         self.filter = ""
         self.marks: list[str] = []  # [SRC] or [SRC, DST] pod keys
         self.findings: dict[str, tuple[int, str]] = {}  # pod key -> (count, worst): survives namespace switches
-        self.shown: set[str] = set()
+        self.shown: set[str] = set()  # pod keys in the table now
+        self._fill_generation = 0
 
     def compose(self) -> ComposeResult:
         yield Static("ambientctl", id="info")
@@ -213,18 +215,31 @@ class HomeScreen(Screen):
 
     # -- the pod table -----------------------------------------------------------------------------------
     def _fill_table(self) -> None:
+        """(Re)fill the pod table: the first rows at once, the rest in chunks on later turns of the event loop,
+        so 5,000 rows never freeze the screen (a refill started meanwhile abandons the old one)."""
         table = self.query_one("#pods", DataTable)
         cursor_key = self.cursor_pod()
         table.clear()
+        self._fill_generation += 1
         keys = [k for k in self.order if not self.filter or self.rows[k].matches(self.filter)]
         all_ns = self.namespace == ALL_NAMESPACES
-        for k in keys:
-            table.add_row(*self._cells(self.rows[k], all_ns), key=k)
-        self.shown = set(keys)
+        self.shown = set()
         title_ns = "all" if all_ns else self.namespace
         table.border_title = f"pods({title_ns})[{len(keys)}]" + (f" </{self.filter}>" if self.filter else "")
-        if cursor_key in self.shown:
+        self._fill_chunk(self._fill_generation, keys, 0, all_ns, cursor_key)
+
+    def _fill_chunk(self, generation: int, keys: list[str], start: int, all_ns: bool, cursor_key: str | None) -> None:
+        if generation != self._fill_generation:
+            return
+        table = self.query_one("#pods", DataTable)
+        chunk = keys[start:start + FILL_CHUNK]
+        for k in chunk:
+            table.add_row(*self._cells(self.rows[k], all_ns), key=k)
+        self.shown.update(chunk)
+        if cursor_key in chunk:
             table.move_cursor(row=table.get_row_index(cursor_key))
+        if start + FILL_CHUNK < len(keys):
+            self.set_timer(0.001, lambda: self._fill_chunk(generation, keys, start + FILL_CHUNK, all_ns, cursor_key))
 
     def _cells(self, r: PodRow, all_ns: bool) -> list[Text]:
         mark = ""
