@@ -38,7 +38,8 @@ ALLOW, DENY = "Allow", "Deny"
 
 @dataclass(frozen=True, slots=True)
 class StringMatch:
-    """exact | prefix | suffix | presence. Never matches the empty string (src/rbac.rs `string_match` tests)."""
+    """exact | prefix | suffix | presence, as ztunnel compares (`StringMatch::matches`): presence needs a non-empty
+    string; `foo` in any form never matches the empty string (src/rbac.rs `string_match` tests)."""
 
     kind: str
     value: str = ""
@@ -59,9 +60,9 @@ class StringMatch:
         if k == "exact":
             return s == self.value
         if k == "prefix":
-            return s.startswith(self.value) if s else False
+            return s.startswith(self.value)
         if k == "suffix":
-            return s.endswith(self.value) if s else False
+            return s.endswith(self.value)
         return s != ""
 
     def __str__(self) -> str:
