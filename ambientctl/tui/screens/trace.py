@@ -189,6 +189,7 @@ class TraceScreen(Screen):
         self.rows: list[PacketRow] = []
         self.loaded = False
         self.needle = ""
+        self.evidence_index = 0
 
     def compose(self) -> ComposeResult:
         yield Static(story_renderable(self.doc), id="story")
@@ -231,6 +232,7 @@ class TraceScreen(Screen):
                         "enforcedBy")), 0))
 
     def show_evidence(self, index: int) -> None:
+        self.evidence_index = index
         self.query_one("#evidence-text", Static).update(evidence_renderable(self.doc, index))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
