@@ -43,6 +43,8 @@ function __ambientctl_sub
             echo 'decode'
         case '|logs'
             echo 'logs'
+        case '|trace'
+            echo 'trace'
         case '|ui'
             echo 'ui'
         case '|completion'
@@ -134,6 +136,44 @@ function __ambientctl_takes_value
             return 0
         case 'logs parse|--output'
             return 0
+        case 'trace|--port'
+            return 0
+        case 'trace|--protocol'
+            return 0
+        case 'trace|--method'
+            return 0
+        case 'trace|--path'
+            return 0
+        case 'trace|--header'
+            return 0
+        case 'trace|--request'
+            return 0
+        case 'trace|--duration'
+            return 0
+        case 'trace|--keep'
+            return 0
+        case 'trace|--from'
+            return 0
+        case 'trace|-n'
+            return 0
+        case 'trace|--namespace'
+            return 0
+        case 'trace|-o'
+            return 0
+        case 'trace|--output'
+            return 0
+        case 'trace|--snapshot'
+            return 0
+        case 'trace|--demo'
+            return 0
+        case 'trace|--context'
+            return 0
+        case 'trace|--kubeconfig'
+            return 0
+        case 'trace|--request-timeout'
+            return 0
+        case 'trace|--istio-version'
+            return 0
         case 'ui|-n'
             return 0
         case 'ui|--namespace'
@@ -159,6 +199,7 @@ complete -c ambientctl -n "__ambientctl_at ''" -a 'describe' -d 'describe a pod 
 complete -c ambientctl -n "__ambientctl_at ''" -a 'explain' -d 'why a request from SRC to DST is allowed, denied or hairpinned (no traffic sent)'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'decode' -d 'decode a pcap/pcapng: flows, TLS, HTTP/2 and HBONE tunnels'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'logs' -d 'understand ztunnel and waypoint logs'
+complete -c ambientctl -n "__ambientctl_at ''" -a 'trace' -d 'follow one request: predicted vs observed path, packets and proxy logs, one stor'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'ui' -d 'the interactive app (what `ambientctl` alone opens on a terminal)'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'completion' -d 'print a shell completion script (bash, zsh, fish)'
 complete -c ambientctl -n "__ambientctl_at ''" -s h -l help -d 'show this help message and exit'
@@ -209,6 +250,28 @@ complete -c ambientctl -n "__ambientctl_at 'logs parse'" -s h -l help -d 'show t
 complete -c ambientctl -n "__ambientctl_at 'logs parse'" -l events -d 'also list every parsed line (text output)'
 complete -c ambientctl -n "__ambientctl_at 'logs parse'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text)'
 complete -c ambientctl -n "__ambientctl_at 'logs parse'" -F
+complete -c ambientctl -n "__ambientctl_at 'trace'" -s h -l help -d 'show this help message and exit'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l port -x -d 'destination port (or DST:PORT)'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l protocol -x -a 'http tcp' -d 'what the client speaks'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l method -x -d 'HTTP method (default: GET)'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l path -x -d 'HTTP path (default: /)'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l header -x -d 'HTTP request header (repeatable)'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l request -x -d 'command run in the source pod\'s capture container to make the request (default:'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l wait -d 'do not send anything: capture while you make the request'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l duration -x -d 'how long captures run at most (default: 15)'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l yes -d 'attach ephemeral capture containers without asking (they cannot be removed)'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l keep -r -F -d 'save pcaps, key logs, logs and trace.json in DIR (re-open with --from DIR)'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l from -r -F -d 're-open a trace saved with --keep'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace of the object (default: default)'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -s o -l output -x -a 'text json yaml' -d 'output format (default: the trace screen on a terminal, text otherwise)'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l demo -x -a '(__ambientctl_dynamic demo)' -d 'use a bundled demo cluster: bookinfo (default, current Istio), seed-2022, hairpi'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l context -x -a '(__ambientctl_dynamic context)' -d 'kubeconfig context to use'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l kubeconfig -r -F -d 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l request-timeout -x -d 'give up on an unreachable API server after this long (default: 10)'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l istio-version -x -d 'behaviour model to use (e.g'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -a '(__ambientctl_dynamic pod)'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -a '(__ambientctl_dynamic pod)'
 complete -c ambientctl -n "__ambientctl_at 'ui'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'ui'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace to show first (default: default)'
 complete -c ambientctl -n "__ambientctl_at 'ui'" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '
