@@ -326,6 +326,7 @@ class PolicyIndex:
         self._by_key: dict[str, Authorization] = {}
         self._pas: dict[str, list[o.PeerAuthentication]] = {}
         self.rule_index: dict[str, Sequence[int]] = {}
+        self._cache: dict[tuple, list[Authorization]] = {}
 
     @classmethod
     def build(cls, aps: Iterable[o.AuthorizationPolicy], pas: Iterable[o.PeerAuthentication] = (),
@@ -366,6 +367,10 @@ class PolicyIndex:
         of its namespace or the root namespace that select it (sorted by key, `buildWorkloadPolicies`), the
         PeerAuthentication-derived keys, and (1.23+, PILOT_AUTO_ALLOW_WAYPOINT_POLICY) the waypoint allow policy.
         `waypoint`: (namespace, name, service accounts) of the waypoint the workload is bound to."""
+        ck = (namespace, tuple(sorted(labels.items())), waypoint and (waypoint[0], waypoint[1], tuple(waypoint[2])))
+        hit = self._cache.get(ck)
+        if hit is not None:
+            return hit
         s = self.settings
         out = [e.auth for e in self._namespace.get(namespace, [])]
         out += [e.auth for e in self._global]
@@ -384,6 +389,7 @@ class PolicyIndex:
                 out.append(a)
         if waypoint is not None and s.auto_allow_waypoint and gates.has_auto_allow_waypoint(s.version) and waypoint[2]:
             out.append(auto_allow_waypoint_policy(waypoint[0], waypoint[1], waypoint[2], s.trust_domain))
+        self._cache[ck] = out
         return out
 
     def evaluate(self, namespace: str, labels: dict[str, str], conn: Connection,
