@@ -4,6 +4,7 @@ exit code. Nothing heavy is imported here, so `--help` and completion stay fast.
 from __future__ import annotations
 
 import importlib
+import os
 import signal
 import sys
 
@@ -21,6 +22,9 @@ def build_parser() -> Parser:
         epilog="Try it without a cluster: ambientctl describe pod productpage-v1 --demo",
     )
     parser.add_argument("--version", action="version", version=f"ambientctl {__version__}")
+    parser.add_argument("--no-plugins", action="store_true",
+                        help="load only ambientctl's own plugins, none from other packages "
+                        "(also: AMBIENTCTL_NO_PLUGINS=1)")
     ui.add_top_level_options(parser)  # `ambientctl --demo` opens the interactive app on the demo
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
@@ -59,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         print(e, file=sys.stderr)
         return EXIT_USAGE
     ui.apply_top_level_options(argv, args)
+    if args.no_plugins:  # read by ambientctl.plugins when a command first needs plugins
+        os.environ["AMBIENTCTL_NO_PLUGINS"] = "1"
     func = getattr(args, "func", None)
     if func is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):

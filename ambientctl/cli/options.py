@@ -8,6 +8,18 @@ import argparse
 OUTPUT_FORMATS = ("text", "json", "yaml")
 
 
+class OpenChoices(tuple):
+    """Choices shown in --help, man pages and completion that still let any name through argparse: output
+    plugins add formats, and the generated docs must not depend on what happens to be installed. The command
+    checks the name when it runs (ambientctl.plugins.check_output_format)."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+OUTPUT_CHOICES = OpenChoices(OUTPUT_FORMATS)
+
+
 class ArgumentError(Exception):
     """A usage error found while parsing; main() prints it as one line and exits 2."""
 
@@ -55,9 +67,9 @@ def add_output_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-o",
         "--output",
-        choices=OUTPUT_FORMATS,
+        choices=OUTPUT_CHOICES,
         default="text",
-        help="output format (default: text)",
+        help="output format (default: text; output plugins add more, see `ambientctl plugins list`)",
     )
 
 

@@ -35,5 +35,9 @@ def emit(doc: dict[str, Any], fmt: str, text: Callable[[dict[str, Any], TextIO],
         out.write(to_json(doc))
     elif fmt == "yaml":
         out.write(to_yaml(doc))
-    else:
+    elif fmt == "text":
         text(doc, out)
+    else:  # an output plugin's format (ambientctl.outputs.v1)
+        from ambientctl.plugins import write_output
+
+        write_output(doc, fmt, out)

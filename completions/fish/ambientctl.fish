@@ -47,6 +47,8 @@ function __ambientctl_sub
             echo 'trace'
         case '|ui'
             echo 'ui'
+        case '|plugins'
+            echo 'plugins'
         case '|completion'
             echo 'completion'
         case 'describe|pod'
@@ -57,6 +59,10 @@ function __ambientctl_sub
             echo 'describe pod'
         case 'logs|parse'
             echo 'logs parse'
+        case 'plugins|list'
+            echo 'plugins list'
+        case 'plugins|ls'
+            echo 'plugins list'
     end
 end
 
@@ -190,6 +196,10 @@ function __ambientctl_takes_value
             return 0
         case 'ui|--istio-version'
             return 0
+        case 'plugins list|-o'
+            return 0
+        case 'plugins list|--output'
+            return 0
     end
     return 1
 end
@@ -201,9 +211,11 @@ complete -c ambientctl -n "__ambientctl_at ''" -a 'decode' -d 'decode a pcap/pca
 complete -c ambientctl -n "__ambientctl_at ''" -a 'logs' -d 'understand ztunnel and waypoint logs'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'trace' -d 'follow one request: predicted vs observed path, packets and proxy logs, one stor'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'ui' -d 'the interactive app (what `ambientctl` alone opens on a terminal)'
+complete -c ambientctl -n "__ambientctl_at ''" -a 'plugins' -d 'list installed plugins (decoders, findings, output formats) and whether they loa'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'completion' -d 'print a shell completion script (bash, zsh, fish)'
 complete -c ambientctl -n "__ambientctl_at ''" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at ''" -l version -d 'show program\'s version number and exit'
+complete -c ambientctl -n "__ambientctl_at ''" -l no-plugins -d 'load only ambientctl\'s own plugins, none from other packages (also: AMBIENTCTL_'
 complete -c ambientctl -n "__ambientctl_at ''" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '
 complete -c ambientctl -n "__ambientctl_at ''" -l demo -x -a '(__ambientctl_dynamic demo)' -d 'use a bundled demo cluster: bookinfo (default, current Istio), seed-2022, hairpi'
 complete -c ambientctl -n "__ambientctl_at ''" -l context -x -a '(__ambientctl_dynamic context)' -d 'kubeconfig context to use'
@@ -214,7 +226,7 @@ complete -c ambientctl -n "__ambientctl_at 'describe'" -a 'pod' -d 'membership, 
 complete -c ambientctl -n "__ambientctl_at 'describe'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace of the object (default: default)'
-complete -c ambientctl -n "__ambientctl_at 'describe pod'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text)'
+complete -c ambientctl -n "__ambientctl_at 'describe pod'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text; output plugins add more, see `ambientctl plugins l'
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -l demo -x -a '(__ambientctl_dynamic demo)' -d 'use a bundled demo cluster: bookinfo (default, current Istio), seed-2022, hairpi'
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -l context -x -a '(__ambientctl_dynamic context)' -d 'kubeconfig context to use'
@@ -230,7 +242,7 @@ complete -c ambientctl -n "__ambientctl_at 'explain'" -l method -x -d 'HTTP meth
 complete -c ambientctl -n "__ambientctl_at 'explain'" -l path -x -d 'HTTP path (default: /)'
 complete -c ambientctl -n "__ambientctl_at 'explain'" -l header -x -d 'HTTP request header (repeatable)'
 complete -c ambientctl -n "__ambientctl_at 'explain'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace of the object (default: default)'
-complete -c ambientctl -n "__ambientctl_at 'explain'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text)'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text; output plugins add more, see `ambientctl plugins l'
 complete -c ambientctl -n "__ambientctl_at 'explain'" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '
 complete -c ambientctl -n "__ambientctl_at 'explain'" -l demo -x -a '(__ambientctl_dynamic demo)' -d 'use a bundled demo cluster: bookinfo (default, current Istio), seed-2022, hairpi'
 complete -c ambientctl -n "__ambientctl_at 'explain'" -l context -x -a '(__ambientctl_dynamic context)' -d 'kubeconfig context to use'
@@ -280,6 +292,10 @@ complete -c ambientctl -n "__ambientctl_at 'ui'" -l context -x -a '(__ambientctl
 complete -c ambientctl -n "__ambientctl_at 'ui'" -l kubeconfig -r -F -d 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'
 complete -c ambientctl -n "__ambientctl_at 'ui'" -l request-timeout -x -d 'give up on an unreachable API server after this long (default: 10)'
 complete -c ambientctl -n "__ambientctl_at 'ui'" -l istio-version -x -d 'behaviour model to use (e.g'
+complete -c ambientctl -n "__ambientctl_at 'plugins'" -a 'list' -d 'each plugin: group, name, package and version, built-in or not, loaded or the er'
+complete -c ambientctl -n "__ambientctl_at 'plugins'" -s h -l help -d 'show this help message and exit'
+complete -c ambientctl -n "__ambientctl_at 'plugins list'" -s h -l help -d 'show this help message and exit'
+complete -c ambientctl -n "__ambientctl_at 'plugins list'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text; output plugins add more, see `ambientctl plugins l'
 complete -c ambientctl -n "__ambientctl_at 'completion'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'completion'" -a 'bash zsh fish'
 complete -c kubectl-ambient --wraps ambientctl

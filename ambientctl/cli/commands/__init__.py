@@ -12,5 +12,6 @@ COMMANDS: list[str] = [
     "logs",
     "trace",
     "ui",
+    "plugins",
     "completion",
 ]

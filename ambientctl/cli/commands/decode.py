@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from ambientctl.cli.options import OUTPUT_CHOICES
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -14,14 +16,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "with handshake, FIN/RST and bytes per direction; TLS hello metadata; HBONE tunnels (TLS to port 15008 "
         "with ALPN h2) and the plaintext legs around them. With an NSS key log (--keylog, or Decryption Secrets "
         "Blocks inside a pcapng) TLS 1.3 is decrypted: the CONNECT :authority, baggage, traceparent, response "
-        "status (200/401/503), the inner HTTP/1.x request, and both peers' SPIFFE IDs.",
+        "status (200/401/503), the inner HTTP/1.x request, and both peers' SPIFFE IDs. Decoder plugins then read "
+        "what the apps sent inside each tunnel and decrypted TLS connection (HTTP/1.x built in; see `ambientctl "
+        "plugins list`).",
         epilog="Exit status: 0 decoded, 1 the file is missing, not a capture, or damaged (decoded up to the "
         "damage). Example: ambientctl decode hbone.pcapng --keylog keys.txt -o json",
     )
     p.add_argument("file", metavar="FILE", help="pcap or pcapng capture")
     p.add_argument("--keylog", metavar="FILE", help="NSS key log (SSLKEYLOGFILE format) to decrypt TLS 1.3")
     p.add_argument(
-        "-o", "--output", choices=("text", "json", "yaml"), default="text", help="output format (default: text)"
+        "-o", "--output", choices=OUTPUT_CHOICES, default="text", help="output format (default: text)"
     )
     p.add_argument(
         "--export-pcapng",
@@ -35,14 +39,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from ambientctl.decode import DecodeError, decode_file, load_keylog
+    from ambientctl.decode import DecodeError, load_keylog
     from ambientctl.errors import InputError
     from ambientctl.output.decode_text import render_decode, write_decode_json
     from ambientctl.output.envelope import emit, envelope
+    from ambientctl.plugins import check_output_format, registry
+    from ambientctl.plugins.inner import add_payloads, decode_with_payloads, render_payloads
 
+    check_output_format(args.output)
     try:
         keylog = load_keylog(args.keylog)
-        result = decode_file(args.file, keylog)
+        result, payloads = decode_with_payloads(args.file, keylog, registry())  # decoder plugins read inner bytes
     except DecodeError as e:
         raise InputError(str(e)) from None
     if args.export_pcapng:
@@ -53,11 +60,11 @@ def run(args: argparse.Namespace) -> int:
         except ExportError as e:
             raise InputError(str(e)) from None
         print(f"ambientctl: wrote {args.export_pcapng} ({n} key-log line(s) embedded)", file=sys.stderr)
-    doc = envelope("Decode", result.to_dict())
+    doc = envelope("Decode", add_payloads(result.to_dict(), payloads))
     if args.output == "json":
         write_decode_json(doc, sys.stdout)
     else:
-        emit(doc, args.output, render_decode)
+        emit(doc, args.output, lambda d, out: (render_decode(d, out), render_payloads(d, out)))
     if args.output != "text":
         for w in result.warnings:
             print(f"ambientctl: warning: {w}", file=sys.stderr)

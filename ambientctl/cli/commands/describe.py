@@ -39,9 +39,12 @@ def run(args: argparse.Namespace) -> int:
     from ambientctl.mesh.refs import resolve_pod
     from ambientctl.output.envelope import emit, envelope
     from ambientctl.output.pod_text import render_pod
+    from ambientctl.plugins import check_output_format, registry
+    from ambientctl.plugins.findings import add_plugin_findings
 
+    check_output_format(args.output)
     view = load_view(args)
     pod = resolve_pod(view.cluster, args.name, args.namespace)
-    doc = envelope("PodDescription", describe_pod(view, pod))
+    doc = envelope("PodDescription", add_plugin_findings(view, pod, describe_pod(view, pod), registry()))
     emit(doc, args.output, render_pod)
     return 0
