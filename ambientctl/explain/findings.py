@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ambientctl.explain.policies import rule_may_admit
+from ambientctl.authz.evaluate import Connection, Identity
 from ambientctl.mesh.view import DATAPLANE_MODE, Enrollment, MeshView, WaypointBinding
 from ambientctl.model import objects as o
 
@@ -89,7 +89,7 @@ def pod_findings(
                 f"AuthorizationPolicy {key} is enforced by ztunnel but every rule needs HTTP attributes: istiod drops "
                 "them, the ALLOW policy matches nothing, and all traffic to this pod is denied. Attach it to a "
                 "waypoint with targetRefs instead."))
-        elif effect == "broader" and p["action"] == "ALLOW":
+        elif effect == "narrower":
             out.append(Finding("l7-rule-dropped-at-ztunnel", "warning",
                                f"AuthorizationPolicy {key}: ztunnel drops its rules with HTTP attributes, so it "
                                "allows less than written."))
@@ -99,25 +99,30 @@ def pod_findings(
                 f"DENY AuthorizationPolicy {key} has HTTP attributes ztunnel cannot see: "
                 + ("it has no effect here." if effect == "no-effect" else "it is enforced on its L4 part alone and "
                    "denies more than written.")))
-        elif effect == "ignored":
+        elif effect == "not-sent" and p["action"] in ("CUSTOM", "AUDIT"):
             out.append(Finding("action-not-supported-at-ztunnel", "warning",
                                f"AuthorizationPolicy {key} uses {p['action']}, which ztunnel does not support: it is "
                                "not enforced for this pod."))
+        elif effect == "enforced-dry-run":
+            out.append(Finding("dry-run-enforced", "warning",
+                               f"AuthorizationPolicy {key} is marked dry-run, but Istio {view.version} istiod sends it "
+                               "to ztunnel as a real policy: it is enforced."))
 
     wp = doc.get("waypoint")
-    if wp and enr.mode == "ambient":
-        allows = [p for p in doc.get("policies", []) if p["enforcedBy"] == "ztunnel" and p["action"] == "ALLOW"
-                  and not p.get("dryRun")]
-        principal = wp["identity"].removeprefix("spiffe://")
-        sa = principal.rsplit("/sa/", 1)[-1]
-        if allows and not any(rule_may_admit(r, principal, wp["namespace"], sa) for p in allows for r in p["rules"]):
-            names = ", ".join(f"{p['namespace']}/{p['name']}" for p in allows)
+    if wp and enr.mode == "ambient" and any(p["enforcedBy"] == "ztunnel" and p["action"] == "ALLOW"
+                                             for p in doc.get("policies", [])):
+        # Evaluate what the destination ztunnel does with a connection from the waypoint (research §4.4).
+        port = next((x["targetPort"] for s in doc["services"] for x in s["ports"] if isinstance(x["targetPort"], int)),
+                    1)
+        conn = Connection("0.0.0.0", pod.ip or "0.0.0.0", port, Identity.parse(wp["identity"]))
+        z = view.authz_index.evaluate(pod.meta.namespace, pod.meta.labels, conn)
+        if not z.allowed and "defaultDeny" in z.decided_by:
             out.append(Finding(
                 "waypoint-identity-not-allowed", "error",
                 f"traffic through waypoint {wp['namespace']}/{wp['name']} reaches this pod's ztunnel with the "
-                f"waypoint's identity ({principal}), which no ALLOW policy enforced here admits ({names}): it is "
-                "denied with 'allow policies exist, but none allowed'. Allow the waypoint's principal, or move the "
-                "rules to a targetRefs policy on the waypoint."))
+                f"waypoint's identity ({wp['identity']}), which no ALLOW policy enforced here admits "
+                f"({', '.join(z.decided_by['defaultDeny'])}): it is denied with 'allow policies exist, but none "
+                "allowed'. Allow the waypoint's principal, or move the rules to a targetRefs policy on the waypoint."))
 
     for r in doc.get("routes", []):
         if r["kind"] in ("VirtualService", "HTTPRoute", "GRPCRoute") and r["appliedBy"] is None and \

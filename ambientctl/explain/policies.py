@@ -44,9 +44,9 @@ def attached_policies(
                 says=summarize(ap),
             )
             if entry["enforcedBy"] == "ztunnel":
-                notes, effect = ztunnel_notes(ap)
-                if notes:
-                    entry.update(notes=notes, effectAtZtunnel=effect)
+                t = view.authz_index.translations.get(ap.meta.key)
+                if t is not None and (t.notes or t.effect):
+                    entry.update(notes=list(t.notes), effectAtZtunnel=t.effect or None)
             out.append({k: entry[k] for k in ("name", "namespace", "action", "enforcedBy", "enforcer", "scope",
                                                "says", "dryRun", "rules", "why", "notes", "effectAtZtunnel")
                         if k in entry})
@@ -115,100 +115,6 @@ def _attachment(view: MeshView, ap: o.AuthorizationPolicy, pod: o.Pod, mode: str
     zt = view.ztunnel_for(pod)
     return {"enforcedBy": "ztunnel", "enforcer": zt.meta.key if zt else None, "scope": scope,
             "why": "enforced by the destination ztunnel (L4 only)"}
-
-
-# What ztunnel cannot evaluate (istio/istio pilot/pkg/serviceregistry/ambient/authorization.go @86c9f01f,
-# research/istio.md §4.2): HTTP operation fields, request principals, remoteIpBlocks and every `when` key other
-# than the five L4 ones.
-L7_SOURCE_FIELDS = ("requestPrincipals", "notRequestPrincipals", "remoteIpBlocks", "notRemoteIpBlocks")
-L7_OPERATION_FIELDS = ("hosts", "notHosts", "methods", "notMethods", "paths", "notPaths")
-L4_WHEN_KEYS = ("source.ip", "source.namespace", "source.principal", "destination.ip", "destination.port")
-
-
-def l7_attributes(rule: dict[str, Any]) -> list[str]:
-    """The attributes of one rule that need HTTP parsing (ztunnel drops them)."""
-    found = []
-    for frm in rule.get("from") or []:
-        found += [f"source.{k}" for k in L7_SOURCE_FIELDS if (frm.get("source") or {}).get(k)]
-    for to in rule.get("to") or []:
-        found += [f"operation.{k}" for k in L7_OPERATION_FIELDS if (to.get("operation") or {}).get(k)]
-    found += [f"when {c.get('key')}" for c in rule.get("when") or [] if c.get("key") not in L4_WHEN_KEYS]
-    return list(dict.fromkeys(found))
-
-
-def ztunnel_notes(ap: o.AuthorizationPolicy) -> tuple[list[str], str]:
-    """What happens to this policy at ztunnel, and its effect in one word: '' (as written), 'deny-all',
-    'broader', 'no-effect' or 'ignored'."""
-    if ap.action in ("CUSTOM", "AUDIT"):
-        return [f"ztunnel does not support the {ap.action} action: istiod does not send this policy to ztunnel, "
-                "so nothing enforces it here"], "ignored"
-    rules = ap.rules or []
-    l7 = [(i, l7_attributes(r)) for i, r in enumerate(rules)]
-    l7 = [(i, attrs) for i, attrs in l7 if attrs]
-    if not l7:
-        return [], ""
-    found = ", ".join(dict.fromkeys(a for _, attrs in l7 for a in attrs))
-    if ap.action == "ALLOW":
-        kept = len(rules) - len(l7)
-        notes = [f"rule {i} uses {', '.join(attrs)}: ztunnel cannot see HTTP, so istiod drops the whole rule from "
-                 "this ALLOW policy" for i, attrs in l7]
-        if kept == 0:
-            notes.append("every rule was dropped: the policy matches nothing, and because an ALLOW policy exists, "
-                         "ALL traffic to the selected pods is denied (fails safe as deny-all)")
-            return notes, "deny-all"
-        return notes + ["the remaining rules allow less than written"], "broader"
-    notes = [f"rule {i} uses {', '.join(attrs)}: ztunnel enforces this DENY rule without its HTTP parts"
-             for i, attrs in l7]
-    only_l7 = all(not _has_l4(rules[i]) for i, _ in l7)
-    if only_l7:
-        notes.append("nothing enforceable remains at ztunnel: this DENY has no effect (use a waypoint and targetRefs)")
-        return notes, "no-effect"
-    notes.append(f"it denies more than written ({found} ignored)")
-    return notes, "broader"
-
-
-def _has_l4(rule: dict[str, Any]) -> bool:
-    for frm in rule.get("from") or []:
-        if any(v for k, v in (frm.get("source") or {}).items() if k not in L7_SOURCE_FIELDS):
-            return True
-    for to in rule.get("to") or []:
-        if any(v for k, v in (to.get("operation") or {}).items() if k not in L7_OPERATION_FIELDS):
-            return True
-    return any(c.get("key") in L4_WHEN_KEYS for c in rule.get("when") or [])
-
-
-def _str_match(pattern: str, value: str) -> bool:
-    if pattern == "*":
-        return bool(value)
-    if pattern.startswith("*"):
-        return value.endswith(pattern[1:])
-    if pattern.endswith("*"):
-        return value.startswith(pattern[:-1])
-    return value == pattern
-
-
-def rule_may_admit(rule: dict[str, Any], principal: str, namespace: str, service_account: str) -> bool:
-    """Could this rule's `from` admit a peer with this identity? (Only identity fields are judged; other fields
-    are assumed to match, so True means 'maybe'.) A rule with L7 attributes is dropped by ztunnel: False."""
-    if l7_attributes(rule):
-        return False
-    sources = [f.get("source") or {} for f in rule.get("from") or []]
-    if not sources:
-        return True
-    for src in sources:
-        if src.get("principals") and not any(_str_match(p, principal) for p in src["principals"]):
-            continue
-        if src.get("notPrincipals") and any(_str_match(p, principal) for p in src["notPrincipals"]):
-            continue
-        if src.get("namespaces") and not any(_str_match(n, namespace) for n in src["namespaces"]):
-            continue
-        if src.get("notNamespaces") and any(_str_match(n, namespace) for n in src["notNamespaces"]):
-            continue
-        sas = src.get("serviceAccounts")
-        if sas and f"{namespace}/{service_account}" not in sas and service_account not in sas:
-            continue
-        return True
-    return False
 
 
 def _fmt_values(key: str, values: Any) -> str:

@@ -95,6 +95,27 @@ class MeshView:
             self._memo[key] = compute()
         return self._memo[key]
 
+    # -- authorization ---------------------------------------------------------------------------------------
+    @property
+    def authz_settings(self):  # type: ignore[no-untyped-def]
+        from ambientctl.authz.settings import AuthzSettings
+
+        if "authz_settings" not in self.__dict__:
+            values = {**self.install.settings, "rootNamespace": self.install.root_namespace,
+                      "trustDomain": self.install.trust_domain}
+            self.__dict__["authz_settings"] = AuthzSettings.from_mapping(values, self.version)
+        return self.__dict__["authz_settings"]
+
+    @property
+    def authz_index(self):  # type: ignore[no-untyped-def]
+        """Every AuthorizationPolicy/PeerAuthentication translated once into ztunnel's form."""
+        from ambientctl.authz.evaluate import PolicyIndex
+
+        if "authz_index" not in self.__dict__:
+            self.__dict__["authz_index"] = PolicyIndex.build(
+                self.cluster.authorization_policies, self.cluster.peer_authentications, self.authz_settings)
+        return self.__dict__["authz_index"]
+
     # -- membership -----------------------------------------------------------------------------------------
     def enrollment(self, pod: o.Pod) -> Enrollment:
         """Is the pod captured by ztunnel, and why (istio-cni `enablement_selector.go`, chart defaults)."""

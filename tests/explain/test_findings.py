@@ -1,4 +1,5 @@
-"""Findings about policies ztunnel enforces. Sources: istio/istio pilot/pkg/serviceregistry/ambient/
+"""Findings about policies ztunnel enforces (the translation itself is ambientctl.authz, checked against
+istiod's goldens in tests/authz). Sources: istio/istio pilot/pkg/serviceregistry/ambient/
 authorization.go @86c9f01f (ALLOW rules with HTTP attributes dropped, DENY rules keep their L4 part, CUSTOM/AUDIT
 not sent to ztunnel; holds 1.22+, texts per research/istio.md §4.2) and istio.io ambient/usage/l4-policy (the
 destination ztunnel sees the waypoint's identity once a waypoint is in the path, §4.4)."""
@@ -44,12 +45,15 @@ def test_allow_with_only_http_rules_is_deny_all():
 
 def test_allow_keeps_its_l4_rules():
     f, doc = findings(policy("ALLOW", [FROM_REVIEWS, {"to": [{"operation": {"paths": ["/admin"]}}]}]))
-    assert doc["policies"][0]["effectAtZtunnel"] == "broader"
+    assert doc["policies"][0]["effectAtZtunnel"] == "narrower"
     assert f["l7-rule-dropped-at-ztunnel"]["severity"] == "warning"
 
 
 @pytest.mark.parametrize(("rule", "effect"), [
-    ({**FROM_REVIEWS, "to": [{"operation": {"methods": ["DELETE"]}}]}, "broader"),
+    # the `to` entry keeps its port and loses its method: enforced on the L4 part (deny-groups golden, rule 2)
+    ({**FROM_REVIEWS, "to": [{"operation": {"ports": ["9080"], "methods": ["DELETE"]}}]}, "broader"),
+    # a `to` entry with only HTTP content becomes an empty match, which ztunnel skips: the rule never fires
+    ({**FROM_REVIEWS, "to": [{"operation": {"methods": ["DELETE"]}}]}, "no-effect"),
     ({"to": [{"operation": {"methods": ["DELETE"]}}]}, "no-effect"),
     ({"from": [{"source": {"remoteIpBlocks": ["1.2.3.4/32"]}}]}, "no-effect"),
     ({"when": [{"key": "request.headers[x-user]", "values": ["bob"]}]}, "no-effect"),
