@@ -348,6 +348,16 @@ class PolicyIndex:
             idx._by_key[a.key] = a  # referenced by key only (never by scope lookup)
         return idx
 
+    @classmethod
+    def from_ztunnel(cls, policies: Iterable[tuple[Authorization, dict[str, str] | None]],
+                     settings: AuthzSettings | None = None) -> PolicyIndex:
+        """An index of policies already in ztunnel's form (a `/config_dump` or local config): each with the label
+        selector that stands for the workloads referencing it (WorkloadSelector scope)."""
+        idx = cls(settings or AuthzSettings())
+        for a, selector in policies:
+            idx._add(a, selector, None)
+        return idx
+
     def _add(self, a: Authorization, selector: dict[str, str] | None, t: Translation | None) -> None:
         e = _Entry(a, selector, t)
         self._by_key[a.key] = a

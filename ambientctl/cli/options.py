@@ -37,7 +37,7 @@ def add_source_options(p: argparse.ArgumentParser) -> None:
         "--snapshot",
         metavar="PATH",
         help="read manifests from a file, directory or .tar.gz/.zip archive instead of a live cluster "
-        "(kubectl get -o yaml|json output)",
+        "(kubectl get -o yaml|json output), or a ztunnel config_dump / local config (istioctl zc all -o json)",
     )
     g.add_argument(
         "--demo",

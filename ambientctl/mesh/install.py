@@ -74,10 +74,14 @@ def detect(cluster: Cluster, override: str | None = None) -> IstioInstall:
                 install.version, install.version_source = v, src
                 break
         else:
-            install.notes.append(
-                f"Istio version not detected (no istiod/ztunnel image with a version tag); assuming {DEFAULT}. "
-                "Pass --istio-version X.Y to choose."
-            )
+            hint = IstioVersion.from_image(f"x:{cluster.istio_version_hint}") if cluster.istio_version_hint else None
+            if hint is not None:
+                install.version, install.version_source = hint, f"ztunnel config_dump version {cluster.istio_version_hint}"
+            else:
+                install.notes.append(
+                        f"Istio version not detected (no istiod/ztunnel image with a version tag); assuming {DEFAULT}. "
+                    "Pass --istio-version X.Y to choose."
+                )
     if install.version.newer_than_model:
         install.notes.append(
             f"Istio {install.version} is newer than the newest version this model was checked against; "

@@ -112,8 +112,15 @@ class MeshView:
         from ambientctl.authz.evaluate import PolicyIndex
 
         if "authz_index" not in self.__dict__:
-            self.__dict__["authz_index"] = PolicyIndex.build(
-                self.cluster.authorization_policies, self.cluster.peer_authentications, self.authz_settings)
+            if self.cluster.ztunnel_policies is not None:
+                from ambientctl.authz.ztunnel import parse_authorization
+
+                self.__dict__["authz_index"] = PolicyIndex.from_ztunnel(
+                    [(parse_authorization(doc, self.cluster.source), sel) for doc, sel in self.cluster.ztunnel_policies],
+                    self.authz_settings)
+            else:
+                self.__dict__["authz_index"] = PolicyIndex.build(
+                    self.cluster.authorization_policies, self.cluster.peer_authentications, self.authz_settings)
         return self.__dict__["authz_index"]
 
     # -- membership -----------------------------------------------------------------------------------------

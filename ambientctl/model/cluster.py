@@ -34,6 +34,10 @@ class Cluster:
     # Kinds whose CRDs are absent from the cluster (a fact, not an error).
     absent_kinds: list[str] = field(default_factory=list)
     source: str = ""  # human description: "demo bookinfo", "snapshot ./dump", "live context kind-ambient"
+    # Read from a ztunnel's own state (config_dump / local config): its policies, already in ztunnel's form, as
+    # raw documents with the selector label standing for the workloads that reference them; and its version.
+    ztunnel_policies: list[tuple[dict[str, Any], dict[str, str] | None]] | None = None
+    istio_version_hint: str = ""
 
     def __post_init__(self) -> None:
         self._index: dict[str, Any] | None = None

@@ -19,6 +19,7 @@ import yaml
 
 from ambientctl.errors import InputError
 from ambientctl.model import Cluster, parse_object
+from ambientctl.sources.ztunnel_state import cluster_from_ztunnel_state, looks_like_ztunnel_state
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
@@ -34,6 +35,10 @@ def load_snapshot(path: str | os.PathLike[str]) -> Cluster:
     p = Path(path)
     cluster = Cluster(source=f"snapshot {p}")
     for origin, doc in iter_documents(p):
+        if looks_like_ztunnel_state(doc):
+            if p.is_dir() or cluster.pods or cluster.services:
+                raise InputError(f"{origin}: a ztunnel config_dump/local config must be the only file of a snapshot")
+            return cluster_from_ztunnel_state(doc, str(p))
         _add(cluster, doc, origin)
     return cluster
 
