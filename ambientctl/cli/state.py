@@ -22,8 +22,15 @@ def load_cluster(args: argparse.Namespace) -> Cluster:
         from ambientctl.sources.files import load_snapshot
 
         return load_snapshot(args.snapshot)
-    from ambientctl.sources.kube import load_live
+    try:
+        from ambientctl.sources.kube import load_live
+    except ModuleNotFoundError as e:
+        if e.name != "ambientctl.sources.kube":
+            raise
+        from ambientctl.errors import UsageError
 
+        raise UsageError("this build cannot read a live cluster yet (no ambientctl.sources.kube): use --snapshot "
+                         "PATH (e.g. kubectl get -A -o yaml pods,services,... > dump.yaml) or --demo") from None
     return load_live(context=args.context, kubeconfig=args.kubeconfig, request_timeout=args.request_timeout)
 
 

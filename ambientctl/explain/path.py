@@ -209,6 +209,19 @@ def plan(view: MeshView, src: Party, dst_pod: o.Pod | None, dst_ip: str, dst_por
         return Plan("plaintext-passthrough", hops,
                     [Check("dst-ztunnel", dst_zt_inbound.name, None, src.ip)], reasons, warnings)
 
+    # --- a waypoint reference ztunnel cannot resolve fails closed (research/istio.md §5.2) -------------------
+    ref_obj = service if service is not None and v.current else dst_pod
+    unknown = ref_obj.meta.annotations.get("ambientctl.io/unknown-waypoint") if src.captured else None
+    if unknown and src.pod is not None:
+        hops = [client, _zt_hop(view, src.pod, "src-ztunnel", "hbone", 15008)]
+        p_ = Plan("via-waypoint", hops, [], reasons + [
+            f"ztunnel's state says {ref_obj.meta.kind} {ref_obj.meta.key} uses waypoint {unknown}, which it cannot "
+            "resolve: the client's ztunnel fails the connection instead of bypassing the waypoint (fail closed)"],
+            warnings)
+        p_.failure = f"unknown waypoint: waypoint {unknown} not found"
+        p_.failure_component = "src-ztunnel"
+        return p_
+
     # --- HBONE clients (captured pods, sidecars, gateways) -------------------------------------------------
     if src.captured and src.pod:
         src_hop = _zt_hop(view, src.pod, "src-ztunnel", "hbone", 15008)

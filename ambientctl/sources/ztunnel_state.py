@@ -18,6 +18,7 @@ from ambientctl.model import objects as o
 
 SVC_LABEL = "svc.ambientctl.io/"
 POLICY_LABEL = "policy.ambientctl.io/"
+UNKNOWN_WAYPOINT = "ambientctl.io/unknown-waypoint"  # a waypoint reference ztunnel holds but cannot resolve
 
 
 def looks_like_ztunnel_state(doc: Any) -> bool:
@@ -129,12 +130,17 @@ def _waypoints(cfg: ZtunnelConfig, cluster: Cluster, by_uid: dict[str, o.Pod], o
             if gw is not None:
                 bind(by_uid[w.uid].meta, gw)
                 bound.setdefault(gw.meta.key, []).append(by_uid[w.uid])
+            else:  # ztunnel cannot resolve it either: it fails closed (`unknown waypoint`)
+                by_uid[w.uid].meta.annotations[UNKNOWN_WAYPOINT] = w.waypoint
     for s in cfg.services:
         if s.waypoint:
             gw = gateway_for(s.waypoint)
             svc = cluster.service(s.namespace, s.name)
-            if gw is not None and svc is not None:
-                bind(svc.meta, gw)
+            if svc is not None:
+                if gw is not None:
+                    bind(svc.meta, gw)
+                else:
+                    svc.meta.annotations[UNKNOWN_WAYPOINT] = s.waypoint
     # 1.18–1.21 bind by Gateway, not label: a waypoint all of whose workloads share one service account (and that
     # other workloads of its namespace do not use) served that account (istio.io/for-service-account).
     for key, pods in bound.items():

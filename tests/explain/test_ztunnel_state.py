@@ -51,3 +51,20 @@ def test_dump_mixed_with_manifests_is_refused(realdata, tmp_path: Path):
     (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n")
     with pytest.raises(InputError, match="must be the only file of a snapshot"):
         load_snapshot(tmp_path)
+
+
+def test_unresolvable_waypoint_reference_fails_closed(realdata, tmp_path):
+    """ztunnel outbound.rs: a workload whose waypoint cannot be found fails with `unknown waypoint` rather than
+    bypassing it (research/istio.md §5.2, fail closed)."""
+    import json
+
+    dump = json.loads((realdata / "istio-istio/ztunnel-configdump/head/dump.json").read_text())
+    for w in dump["workloads"].values():
+        if w["name"] == "productpage-v1-675fc69cf-kkrm2":
+            w["waypoint"] = {"destination": "/10.96.254.254", "port": 15008}
+    p = tmp_path / "dump.json"
+    p.write_text(json.dumps(dump))
+    v = MeshView(load_snapshot(p), istio_version="1.24")
+    e = explain(v, "pod/sleep-7656cf8794-lxcmx", "10.244.2.56:9080")
+    assert e["verdict"] == "deny" and e["enforcedBy"] == "src-ztunnel"
+    assert e["decidedBy"] == {"failure": "unknown waypoint: waypoint /10.96.254.254 not found"}
