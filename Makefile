@@ -18,8 +18,8 @@ $(VENV)/.installed: pyproject.toml
 	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q -e '.[test]'
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml plugins/*/pyproject.toml
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q -e '.[test]' -e plugins/ambientctl-grpc -e plugins/ambientctl-tshark
 	touch $@
 
 system-deps:
