@@ -19,14 +19,21 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ambientctl.explain.findings import SEVERITIES, Finding
-
 if TYPE_CHECKING:
+    from ambientctl.explain.findings import SEVERITIES, Finding
     from ambientctl.mesh.view import Enrollment, MeshView, WaypointBinding
     from ambientctl.model import objects as o
 
 API_VERSION = 1
 __all__ = ["API_VERSION", "SEVERITIES", "Decoded", "Finding", "InnerStream", "PodContext"]
+
+
+def __getattr__(name: str):  # Finding/SEVERITIES come from the explain core, imported only by findings checks
+    if name in ("Finding", "SEVERITIES"):
+        from ambientctl.explain import findings
+
+        return getattr(findings, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
