@@ -54,7 +54,8 @@ def tcpdump_command(interface: str, bpf: str = "", duration: float | None = None
         raise InputError(f"--duration {seconds:g}: must be more than 0 seconds")
     if count is not None and count <= 0:
         raise InputError(f"--count {count}: must be at least 1")
-    cmd = ["timeout", f"{seconds:g}", "tcpdump", "-U", "-n", "-w", "-", "-i", interface]
+    # -p: no promiscuous mode, so NET_RAW is the only capability needed (a pod's veth sees its own traffic anyway)
+    cmd = ["timeout", f"{seconds:g}", "tcpdump", "-U", "-n", "-p", "-w", "-", "-i", interface]
     if count is not None:
         cmd += ["-c", str(count)]
     if snaplen is not None:

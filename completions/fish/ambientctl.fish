@@ -45,6 +45,8 @@ function __ambientctl_sub
             echo 'logs'
         case '|trace'
             echo 'trace'
+        case '|capture'
+            echo 'capture'
         case '|ui'
             echo 'ui'
         case '|plugins'
@@ -180,6 +182,50 @@ function __ambientctl_takes_value
             return 0
         case 'trace|--istio-version'
             return 0
+        case 'capture|-w'
+            return 0
+        case 'capture|--write'
+            return 0
+        case 'capture|-f'
+            return 0
+        case 'capture|--filter'
+            return 0
+        case 'capture|-i'
+            return 0
+        case 'capture|--interface'
+            return 0
+        case 'capture|--duration'
+            return 0
+        case 'capture|-c'
+            return 0
+        case 'capture|--count'
+            return 0
+        case 'capture|--port'
+            return 0
+        case 'capture|--image'
+            return 0
+        case 'capture|--start-timeout'
+            return 0
+        case 'capture|-n'
+            return 0
+        case 'capture|--namespace'
+            return 0
+        case 'capture|-o'
+            return 0
+        case 'capture|--output'
+            return 0
+        case 'capture|--snapshot'
+            return 0
+        case 'capture|--demo'
+            return 0
+        case 'capture|--context'
+            return 0
+        case 'capture|--kubeconfig'
+            return 0
+        case 'capture|--request-timeout'
+            return 0
+        case 'capture|--istio-version'
+            return 0
         case 'ui|-n'
             return 0
         case 'ui|--namespace'
@@ -210,6 +256,7 @@ complete -c ambientctl -n "__ambientctl_at ''" -a 'explain' -d 'why a request fr
 complete -c ambientctl -n "__ambientctl_at ''" -a 'decode' -d 'decode a pcap/pcapng: flows, TLS, HTTP/2 and HBONE tunnels'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'logs' -d 'understand ztunnel and waypoint logs'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'trace' -d 'follow one request: predicted vs observed path, packets and proxy logs, one stor'
+complete -c ambientctl -n "__ambientctl_at ''" -a 'capture' -d 'capture packets from a pod, a node\'s ztunnel, or both ends of a request (pcap)'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'ui' -d 'the interactive app (what `ambientctl` alone opens on a terminal)'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'plugins' -d 'list installed plugins (decoders, findings, output formats) and whether they loa'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'completion' -d 'print a shell completion script (bash, zsh, fish)'
@@ -284,6 +331,25 @@ complete -c ambientctl -n "__ambientctl_at 'trace'" -l request-timeout -x -d 'gi
 complete -c ambientctl -n "__ambientctl_at 'trace'" -l istio-version -x -d 'behaviour model to use (e.g'
 complete -c ambientctl -n "__ambientctl_at 'trace'" -a '(__ambientctl_dynamic pod)'
 complete -c ambientctl -n "__ambientctl_at 'trace'" -a '(__ambientctl_dynamic pod)'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -s h -l help -d 'show this help message and exit'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -l plan -d 'only show the capture points, interfaces, filters and why (nothing touches the c'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -s w -l write -r -F -d 'pcap file (one point), file name stem or directory (several points), or - for st'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -s f -l filter -x -d 'tcpdump filter for every point, instead of the planned ones'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -s i -l interface -x -d 'interface for every point (e.g'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -l duration -x -d 'stop after S seconds (default: 60); enforced inside the pod with timeout'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -s c -l count -x -d 'stop each tcpdump after N packets'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -l port -x -d 'destination port for SRC DST (or DST:PORT)'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -s y -l yes -d 'add capture containers without asking (they cannot be removed afterwards)'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -l image -x -d 'capture container image (default: nicolaka/netshoot; a mirror for air-gapped clu'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -l start-timeout -x -d 'how long to wait for a capture container to run (default: 90)'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace of the object (default: default)'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text; output plugins add more, see `ambientctl plugins l'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '
+complete -c ambientctl -n "__ambientctl_at 'capture'" -l demo -x -a '(__ambientctl_dynamic demo)' -d 'use a bundled demo cluster: bookinfo (default, current Istio), seed-2022, hairpi'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -l context -x -a '(__ambientctl_dynamic context)' -d 'kubeconfig context to use'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -l kubeconfig -r -F -d 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -l request-timeout -x -d 'give up on an unreachable API server after this long (default: 10)'
+complete -c ambientctl -n "__ambientctl_at 'capture'" -l istio-version -x -d 'behaviour model to use (e.g'
 complete -c ambientctl -n "__ambientctl_at 'ui'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'ui'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace to show first (default: default)'
 complete -c ambientctl -n "__ambientctl_at 'ui'" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '

@@ -153,7 +153,7 @@ def test_atomic_file_appears_only_at_the_end(tmp_path: Path) -> None:
 def test_tcpdump_command_bounds_itself_and_quotes_the_filter() -> None:
     argv = tcpdump_command("eth0", "tcp port 15008 and host 10.0.0.1", duration=30, count=100)
     assert argv[:2] == ["sh", "-c"]
-    assert "exec timeout 30 tcpdump -U -n -w - -i eth0 -c 100 'tcp port 15008 and host 10.0.0.1'" in argv[2]
+    assert "exec timeout 30 tcpdump -U -n -p -w - -i eth0 -c 100 'tcp port 15008 and host 10.0.0.1'" in argv[2]
     assert "timeout 60 tcpdump" in tcpdump_command("lo")[2]  # bounded even when no limit is given
     with pytest.raises(Exception, match="--duration"):
         tcpdump_command("lo", duration=0)

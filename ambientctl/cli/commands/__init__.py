@@ -11,6 +11,7 @@ COMMANDS: list[str] = [
     "decode",
     "logs",
     "trace",
+    "capture",
     "ui",
     "plugins",
     "completion",
