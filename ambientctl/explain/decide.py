@@ -137,10 +137,14 @@ def decide(view: MeshView, check: Check, src: Party, ep: o.Pod | None, tgt: Targ
             # per-service chain); pod-IP traffic to a workload waypoint sees Gateway/GatewayClass policies only.
             services = [("Service", tgt.service.meta.namespace, tgt.service.meta.name)] if (
                 tgt.service is not None and tgt.addressed == "service") else []
-            target = WaypointTarget(wp.namespace, wp.name, wp.gateway.class_name, services,
-                                    wp.pods[0].meta.labels if wp.pods else {},
-                                    ep.meta.namespace if ep else "", ep.meta.labels if ep else {})
-            attached, notes = waypoint_policies(view.cluster.authorization_policies, target, view.authz_settings)
+            served = (ep.meta.namespace, tuple(sorted(ep.meta.labels.items()))) if ep else ("", ())
+            cache = view.__dict__.setdefault("_waypoint_policy_cache", {})
+            ck = (wp.key, tuple(services), served)
+            if ck not in cache:  # the same waypoint/service pair recurs across explain --matrix cells
+                target = WaypointTarget(wp.namespace, wp.name, wp.gateway.class_name, services,
+                                        wp.pods[0].meta.labels if wp.pods else {}, served[0], dict(served[1]))
+                cache[ck] = waypoint_policies(view.cluster.authorization_policies, target, view.authz_settings)
+            attached, notes = cache[ck]
             pols = [a.policy for a in attached]
             where = f"waypoint {check.enforcer}"
         else:
