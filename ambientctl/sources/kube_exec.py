@@ -115,8 +115,11 @@ class KubeExec:
 
     def exec_stream(self, namespace: str, pod: str, container: str, argv: list[str]) -> ExecStream:
         """Start argv in the container; stdout comes back as raw bytes through ExecStream.read()."""
-        from kubernetes.stream import stream as stream_mod
+        import importlib
+
         from kubernetes.stream import ws_client
+
+        stream_mod = importlib.import_module("kubernetes.stream.stream")  # the module, not the `stream` function
 
         # The public `stream()` builds its websocket client with capture_all=True (an unbounded copy of the
         # output); the same call with capture_all=False keeps only what has not been read yet.
@@ -133,7 +136,8 @@ class KubeExec:
                 err = _api_error(e, f"exec in {namespace}/{pod} container {container}")
                 if not err.status:  # the websocket handshake failed: the reason carries the HTTP answer
                     err.message = str(getattr(e, "reason", "") or e)
-                raise err from None
+                raise InputError(f"cannot exec in pod {namespace}/{pod} container {container}: "
+                                 f"{_short(Exception(err.message))}") from None
             raise
         return ExecStream(ws)
 
