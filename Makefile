@@ -25,7 +25,11 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml plugins/*/pyproject.t
 system-deps:
 	scripts/install-system-deps
 
-test: $(VENV)/.installed-test system-deps
+# The real kube-apiserver for the live tests (built once per machine, cached in ~/.cache/ambientctl).
+testcluster:
+	scripts/testcluster/build >/dev/null
+
+test: $(VENV)/.installed-test system-deps testcluster
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test

@@ -15,7 +15,10 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 REALDATA = Path(os.environ.get("AMBIENTCTL_REALDATA", REPO / "tests" / "realdata"))
 REQUIRE_ALL = os.environ.get("AMBIENTCTL_REQUIRE_ALL") == "1"
-pytest_plugins = ["tests.lab.fixtures"]  # hbone_captures / hbone_recorded: real HBONE pcaps (tests/lab)
+pytest_plugins = [
+    "tests.lab.fixtures",  # hbone_captures / hbone_recorded: real HBONE pcaps (tests/lab)
+    "tests.cluster.fixture",  # kube_cluster: real kube-apiserver/controllers/scheduler + etcd + kwok nodes
+]
 
 _skipped: list[str] = []
 
