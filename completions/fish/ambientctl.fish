@@ -47,6 +47,8 @@ function __ambientctl_sub
             echo 'trace'
         case '|capture'
             echo 'capture'
+        case '|snapshot'
+            echo 'snapshot'
         case '|ui'
             echo 'ui'
         case '|plugins'
@@ -61,6 +63,8 @@ function __ambientctl_sub
             echo 'describe pod'
         case 'logs|parse'
             echo 'logs parse'
+        case 'snapshot|save'
+            echo 'snapshot save'
         case 'plugins|list'
             echo 'plugins list'
         case 'plugins|ls'
@@ -226,6 +230,16 @@ function __ambientctl_takes_value
             return 0
         case 'capture|--istio-version'
             return 0
+        case 'snapshot save|-o'
+            return 0
+        case 'snapshot save|--output'
+            return 0
+        case 'snapshot save|--context'
+            return 0
+        case 'snapshot save|--kubeconfig'
+            return 0
+        case 'snapshot save|--request-timeout'
+            return 0
         case 'ui|-n'
             return 0
         case 'ui|--namespace'
@@ -257,6 +271,7 @@ complete -c ambientctl -n "__ambientctl_at ''" -a 'decode' -d 'decode a pcap/pca
 complete -c ambientctl -n "__ambientctl_at ''" -a 'logs' -d 'understand ztunnel and waypoint logs'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'trace' -d 'follow one request: predicted vs observed path, packets and proxy logs, one stor'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'capture' -d 'capture packets from a pod, a node\'s ztunnel, or both ends of a request (pcap)'
+complete -c ambientctl -n "__ambientctl_at ''" -a 'snapshot' -d 'save the cluster state ambientctl reads, for offline use (--snapshot)'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'ui' -d 'the interactive app (what `ambientctl` alone opens on a terminal)'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'plugins' -d 'list installed plugins (decoders, findings, output formats) and whether they loa'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'completion' -d 'print a shell completion script (bash, zsh, fish)'
@@ -350,6 +365,13 @@ complete -c ambientctl -n "__ambientctl_at 'capture'" -l context -x -a '(__ambie
 complete -c ambientctl -n "__ambientctl_at 'capture'" -l kubeconfig -r -F -d 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'
 complete -c ambientctl -n "__ambientctl_at 'capture'" -l request-timeout -x -d 'give up on an unreachable API server after this long (default: 10)'
 complete -c ambientctl -n "__ambientctl_at 'capture'" -l istio-version -x -d 'behaviour model to use (e.g'
+complete -c ambientctl -n "__ambientctl_at 'snapshot'" -a 'save' -d 'write the live cluster\'s state to a file'
+complete -c ambientctl -n "__ambientctl_at 'snapshot'" -s h -l help -d 'show this help message and exit'
+complete -c ambientctl -n "__ambientctl_at 'snapshot save'" -s h -l help -d 'show this help message and exit'
+complete -c ambientctl -n "__ambientctl_at 'snapshot save'" -s o -l output -x -d 'where to write (default: ambientctl-snapshot.yaml; .tar.gz, .json, a directory/ '
+complete -c ambientctl -n "__ambientctl_at 'snapshot save'" -l context -x -a '(__ambientctl_dynamic context)' -d 'kubeconfig context to use'
+complete -c ambientctl -n "__ambientctl_at 'snapshot save'" -l kubeconfig -r -F -d 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'
+complete -c ambientctl -n "__ambientctl_at 'snapshot save'" -l request-timeout -x -d 'give up on an unreachable API server after this long (default: 10)'
 complete -c ambientctl -n "__ambientctl_at 'ui'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'ui'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace to show first (default: default)'
 complete -c ambientctl -n "__ambientctl_at 'ui'" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '

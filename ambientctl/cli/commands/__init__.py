@@ -12,6 +12,7 @@ COMMANDS: list[str] = [
     "logs",
     "trace",
     "capture",
+    "snapshot",
     "ui",
     "plugins",
     "completion",
