@@ -39,7 +39,7 @@ REALDATA = Path(os.environ.get("AMBIENTCTL_REALDATA", REPO / "tests" / "realdata
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
 CONTEXT = "ambientctl-test"
 # The fake nodes: name -> (the address its kwok "kubelet" serves on, its podCIDR).
-NODES = {"kwok-node-0": ("127.0.0.2", "10.244.0.0/24"), "kwok-node-1": ("127.0.0.3", "10.244.1.0/24")}
+NODES = {"kwok-node-0": ("127.0.0.2", "10.244.0.0/20"), "kwok-node-1": ("127.0.0.3", "10.244.16.0/20")}
 SERVICE_CIDR = "10.96.0.0/16"
 ZTUNNEL_LOG = "istio-io-docs/ztunnel-access-logs-istio1.22-2024-05.log"  # what `logs` of ztunnel pods returns
 
