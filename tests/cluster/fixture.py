@@ -41,6 +41,7 @@ CONTEXT = "ambientctl-test"
 # The fake nodes: name -> (the address its kwok "kubelet" serves on, its podCIDR).
 NODES = {"kwok-node-0": ("127.0.0.2", "10.244.0.0/20"), "kwok-node-1": ("127.0.0.3", "10.244.16.0/20")}
 SERVICE_CIDR = "10.96.0.0/16"
+EXEC_NAMESPACES = ("default", "istio-system")  # where kwok's exec runs commands (on this host)
 ZTUNNEL_LOG = "istio-io-docs/ztunnel-access-logs-istio1.22-2024-05.log"  # what `logs` of ztunnel pods returns
 
 
@@ -274,8 +275,9 @@ class TestCluster:
 
     def _kwok_config(self) -> Path:
         """What kwok serves for the kubelet endpoints: logs of ztunnel's container are a real ztunnel access
-        log; exec runs the command on this host in a scratch dir (the fake containers have no filesystem);
-        port-forward to any pod port echoes the bytes back (`cat`)."""
+        log; exec into pods of EXEC_NAMESPACES runs the command on this host (as this user) in a scratch dir
+        (the fake containers have no filesystem), elsewhere it fails as on a node without exec; port-forward
+        to any pod port echoes the bytes back (`cat`)."""
         scratch = self.work / "exec"
         scratch.mkdir(exist_ok=True)
         # kwok serves log files in the CRI format the kubelet reads (`<time> stdout F <line>`).
@@ -289,7 +291,8 @@ class TestCluster:
                       "logs": [{"containers": ["istio-proxy"], "logsFile": str(ztunnel_log),
                                 "previousLogsFile": str(ztunnel_log), "follow": False}]}},
             {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterExec", "metadata": {"name": "exec-local"},
-             "spec": {"execs": [{"local": {"workDir": str(scratch)}}]}},
+             "spec": {"selector": {"matchNamespaces": list(EXEC_NAMESPACES)},
+                      "execs": [{"local": {"workDir": str(scratch)}}]}},
             {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterPortForward", "metadata": {"name": "echo"},
              "spec": {"forwards": [{"command": ["cat"]}]}},
         ]

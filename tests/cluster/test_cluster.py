@@ -131,3 +131,24 @@ def test_stopped_api_server_refuses_connections(kube_apiserver_stopped) -> None:
     host, port = server.removeprefix("https://").rsplit(":", 1)
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((host, int(port)), timeout=5).close()
+
+
+def test_exec_outside_the_exec_namespaces_fails_as_on_a_node_without_exec(kube_cluster: TestCluster) -> None:
+    kube_cluster.apply("""
+apiVersion: v1
+kind: Namespace
+metadata: {name: cluster-test-noexec}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: cluster-test-noexec}
+spec:
+  containers: [{name: app, image: example/app:1}]
+""")
+    kube_cluster.wait_for(lambda: _get(kube_cluster, "pod", "web", "-n", "cluster-test-noexec")["status"].get("phase")
+                          == "Running", "pod web Running", timeout=30)
+    r = subprocess.run(["kubectl", "--kubeconfig", str(kube_cluster.kubeconfig), "exec", "-n", "cluster-test-noexec",
+                        "web", "--", "echo", "hello"], capture_output=True, text=True)
+    assert r.returncode != 0 and "hello" not in r.stdout
+    assert 'no exec found for container "app" in pod "cluster-test-noexec/web"' in r.stderr  # kwok's answer
+    kube_cluster.kubectl("delete", "namespace", "cluster-test-noexec", "--wait=false")
