@@ -131,7 +131,7 @@ def main() -> int:
         offline = timed([AMBIENTCTL, "describe", "pod", "productpage-v1", "-n", "default", "--snapshot", str(snap),
                          "-o", "json"], args.runs)
         print(f"cluster: {pods} pods, {len(c.services)} services, {len(c.authorization_policies)} "
-              f"AuthorizationPolicies, {len(c.nodes)} nodes (kube-apiserver {bins.name})")
+              f"AuthorizationPolicies, {len(c.nodes)} kwok nodes ({bins.parent.name})")
         print(f"live read (in-process load_live): {read * 1000:7.0f} ms, {requests} API requests")
         print(f"kubectl get pods -A -o json:       {kubectl_pods * 1000:7.0f} ms  (baseline)")
         print(f"describe pod --kubeconfig:         {describe * 1000:7.0f} ms  = {describe / kubectl_pods:.2f}x baseline")
