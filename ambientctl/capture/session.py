@@ -130,6 +130,9 @@ def _finish(runs: list[Running]) -> None:
         w = r.state.writer
         if not r.state.error and not w.started and r.state.stderr:
             r.state.error = explain_tcpdump_failure(r.state.stderr) or f"tcpdump: {r.state.stderr[-1]}"
+        failure = getattr(r.source, "failure", None) if r.source is not None else None
+        if failure and not r.state.error:
+            r.state.error = f"exec in {r.attachment.key} ({r.attachment.container}) failed: {failure}"
         if r.source is not None and not w.started and not r.state.error:
             code = getattr(r.source, "exit_code", None)
             if code not in (None, 0, 124):

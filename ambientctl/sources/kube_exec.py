@@ -193,6 +193,17 @@ class ExecStream:
                     return None
         return None
 
+    @property
+    def failure(self) -> str | None:
+        """The API server's message when the exec itself failed (no such container, the kubelet refused, ...)
+        rather than the command exiting non-zero; None otherwise."""
+        if self.status is None or self.status.get("status") != "Failure" or self.exit_code is not None:
+            return None
+        msg = str(self.status.get("message") or self.status.get("reason") or "exec failed")
+        while msg.startswith("Internal error occurred: "):  # the API server wraps the kubelet's answer twice
+            msg = msg[len("Internal error occurred: "):]
+        return msg
+
     def close(self) -> None:
         self.ws.close()
 
