@@ -162,3 +162,45 @@ def test_unknown_pod_on_the_cluster(kube, running_pod: str) -> None:
 
     with pytest.raises(NotFound, match="no pod 'nosuch'"):
         at.prepare(kube, "default", "nosuch")
+
+
+def test_capture_command_end_to_end(kube, kube_cluster, running_pod: str, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`ambientctl capture POD --kubeconfig ... --yes` as a user types it: live read, plan, PATCH, wait, exec
+    tcpdump, stream to the -w file, report as JSON."""
+    import json
+
+    from ambientctl.cli.main import main
+
+    stop = threading.Event()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        listener.settimeout(0.2)
+
+        def serve() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(OSError):
+                    listener.accept()[0].close()
+
+        threads = [threading.Thread(target=serve, daemon=True),
+                   threading.Thread(target=_poke_loopback, args=(port, stop), daemon=True)]
+        for t in threads:
+            t.start()
+        out = tmp_path / "web.pcap"
+        try:
+            code = main(["capture", f"pod/{running_pod}", "-n", "default", "--kubeconfig", str(kube_cluster.kubeconfig),
+                         "--yes", "-i", "lo", "-f", f"tcp port {port}", "-c", "8", "--duration", "20",
+                         "-w", str(out), "-o", "json"])
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+    res = capsys.readouterr()
+    assert code == 0, res.err
+    doc = json.loads(res.out)
+    assert doc["kind"] == "CaptureResult"
+    [point] = doc["points"]
+    assert point["pod"] == f"default/{running_pod}" and point["packets"] == 8 and point["error"] is None
+    assert point["file"] == str(out)
+    from ambientctl.decode.engine import decode_file
+
+    assert {f.server[1] for f in decode_file(str(out)).flows} == {port}
