@@ -105,6 +105,22 @@ class KubeExec:
         ns = self._call(f"read namespace {namespace}", self.core.read_namespace, namespace)
         return dict(self._dict(ns).get("metadata", {}).get("labels") or {})
 
+    def pod_logs(self, namespace: str, pod: str, container: str | None = None,
+                 since_seconds: int | None = None) -> str:
+        """The container's log (kubectl logs --since): text, decoded leniently (proxies log user-controlled
+        bytes such as paths and headers)."""
+        kw: dict[str, Any] = {"_preload_content": False}
+        if container:
+            kw["container"] = container
+        if since_seconds is not None:
+            kw["since_seconds"] = max(1, int(since_seconds))
+        resp = self._call(f"read the log of pod {namespace}/{pod}" + (f" container {container}" if container else ""),
+                          self.core.read_namespaced_pod_log, pod, namespace, **kw)
+        try:
+            return bytes(resp.data).decode("utf-8", "replace")
+        finally:
+            resp.release_conn()
+
     def add_ephemeral_container(self, namespace: str, name: str, container: dict[str, Any]) -> dict[str, Any]:
         """PATCH pods/<name>/ephemeralcontainers (strategic merge by container name, as kubectl debug does)."""
         body = {"spec": {"ephemeralContainers": [container]}}
