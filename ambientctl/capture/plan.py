@@ -74,6 +74,9 @@ class CapturePlan:
     points: list[CapturePoint] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     path: str = ""  # explain's path for a SRC/DST pair
+    # the proxies on a SRC/DST path, (role, pod): whose logs tell what happened (trace reads them)
+    proxies: list[tuple[str, o.Pod]] = field(default_factory=list)
+    client: o.Pod | None = None  # the source pod of a SRC/DST pair (trace fires the request from it)
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"target": self.target, "istioVersion": self.istio_version,
@@ -259,6 +262,14 @@ def plan_pair(view: MeshView, src_ref: str, dst_ref: str, namespace: str | None 
     in_pod = view.version.in_pod_redirection
     dst_addr = tgt.ip
     wp_pods = path.waypoint.pods if path.waypoint else []
+    cp.client = src.pod
+    for hop in path.hops:
+        owner = src.pod if hop.component == "src-ztunnel" else dst_pod if hop.component == "dst-ztunnel" else None
+        zt = view.ztunnel_for(owner) if owner is not None else None
+        if zt is not None and all(p is not zt for _r, p in cp.proxies):
+            cp.proxies.append((hop.component, zt))
+        if hop.component == "waypoint":
+            cp.proxies += [("waypoint", p) for p in wp_pods]
     for hop in path.hops:
         if hop.component == "client":
             if src.pod is None:

@@ -60,7 +60,8 @@ def run_capture(api: Any, points: list[CapturePoint], attachments: dict[str, Att
                 duration: float | None, count: int | None, stop: threading.Event,
                 tick: Callable[[list[StreamState]], None] | None = None) -> tuple[list[Running], bool]:
     """Start every stream, wait until all end, finish the files. Returns (runs, interrupted): on Ctrl-C every
-    file is closed as a valid pcap and the remote tcpdumps are asked to end early."""
+    file is closed as a valid pcap and the remote tcpdumps are asked to end early; setting `stop` from another
+    thread ends the run the same way (not counted as interrupted)."""
     runs: list[Running] = []
     for point, path in zip(points, paths, strict=True):
         a = attachments[point.pod.meta.key]
@@ -98,6 +99,8 @@ def run_capture(api: Any, points: list[CapturePoint], attachments: dict[str, Att
         _finish(runs)
         return runs, True
     _join(runs)
+    if stop.is_set():  # stopped from outside (trace: the request is done): end the remote tcpdumps now too
+        _stop_remote(api, runs)
     _finish(runs)
     return runs, False
 

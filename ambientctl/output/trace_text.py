@@ -77,7 +77,8 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
     if arts.get("files"):
         lines = [f"{a['kind']:<7} {a['file']}" + (f"  ({a['pod']} {a['interface']})" if a.get("pod") else "")
                  + (f"  ({a['source']})" if a.get("source") else "") for a in arts["files"]]
-        section(c, f"Artifacts  in {arts.get('directory')}", escape("\n".join(lines)))
+        where = f"in {arts['directory']}" if arts.get("directory") else "not kept (--keep DIR saves them)"
+        section(c, f"Artifacts  {where}", escape("\n".join(lines)))
     c.print()
     c.print(f"[dim]Istio {exp.get('istioVersion', '?')} behaviour · {(exp.get('source') or {}).get('cluster', '')}[/]")
 

@@ -114,8 +114,12 @@ class KubeExec:
             kw["container"] = container
         if since_seconds is not None:
             kw["since_seconds"] = max(1, int(since_seconds))
-        resp = self._call(f"read the log of pod {namespace}/{pod}" + (f" container {container}" if container else ""),
-                          self.core.read_namespaced_pod_log, pod, namespace, **kw)
+        try:
+            resp = self._call(f"read the log of pod {namespace}/{pod}" + (f" container {container}" if container
+                                                                         else ""),
+                              self.core.read_namespaced_pod_log, pod, namespace, **kw)
+        except KubeApiError as e:
+            raise InputError(str(e)) from None
         try:
             return bytes(resp.data).decode("utf-8", "replace")
         finally:

@@ -162,16 +162,16 @@ def test_start_timeout_is_one_clear_line() -> None:
 
 
 def test_consent_refused_without_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ambientctl.cli.commands.capture import _consent
+    from ambientctl.cli.commands.capture import consent
 
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))  # not a terminal, even if it says yes
     a = at.prepare(FakeApi(), "shop", "web")
     with pytest.raises(UsageError, match="cannot be removed: confirm on a terminal or pass --yes"):
-        _consent([a], "nicolaka/netshoot")
+        consent([a], "nicolaka/netshoot")
 
 
 def test_consent_prompt_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from ambientctl.cli.commands.capture import _consent
+    from ambientctl.cli.commands.capture import consent
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:
@@ -180,7 +180,7 @@ def test_consent_prompt_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: p
     a = at.prepare(FakeApi(), "shop", "web")
     monkeypatch.setattr("sys.stdin", Tty("n\n"))
     with pytest.raises(UsageError, match="not confirmed"):
-        _consent([a], "nicolaka/netshoot")
+        consent([a], "nicolaka/netshoot")
     assert "cannot be removed" in capsys.readouterr().err
     monkeypatch.setattr("sys.stdin", Tty("yes\n"))
-    _consent([a], "nicolaka/netshoot")
+    consent([a], "nicolaka/netshoot")

@@ -1,6 +1,6 @@
 """`ambientctl trace` as users run it on the demo recordings (built from the HBONE lab's real captures): each
 tells the right story and agrees with explain; text views frozen as golden files; exit 3 on deny; --keep and
---from round trip; one-line errors for bad saved traces and for the live path while capture support is absent."""
+--from round trip; one-line errors for bad saved traces and for live-trace usage mistakes."""
 
 from __future__ import annotations
 
@@ -119,9 +119,10 @@ def test_usage_errors_and_live_path(capsys):
     assert code == 2 and "--snapshot has no packets" in err
     code, _, err = run(["trace", "sleep", "productpage", "--demo", "seed-2022"], capsys)
     assert code == 2 and "no recorded traces for demo 'seed-2022'" in err
-    code, out, err = run(["trace", "sleep", "productpage:9080"], capsys)
-    assert code == 1 and not out and err.count("\n") == 1 and err.startswith("ambientctl: live trace")
-    assert len(err.strip().splitlines()) == 1
+    code, out, err = run(["trace", "sleep", "productpage:9080", "--kubeconfig", "/nonexistent/kubeconfig"], capsys)
+    assert code == 1 and not out and err.count("\n") == 1 and "/nonexistent/kubeconfig" in err
+    code, out, err = run(["trace", "sleep", "productpage:9080", "--wait", "--request", "true"], capsys)
+    assert code == 2 and not out and "give one of them" in err
 
 
 def test_a_capture_that_cannot_be_decoded_is_missing_evidence_not_a_crash(tmp_path, capsys):

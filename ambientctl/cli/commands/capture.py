@@ -99,8 +99,8 @@ def _capture(args: argparse.Namespace, plan) -> int:  # type: ignore[no-untyped-
     notes = list(plan.notes) + [n for a in attachments.values() for n in a.notes]
     creates = [a for a in attachments.values() if a.action == "create"]
     if creates and not args.yes:
-        _consent(creates, image)
-    status = _Status()
+        consent(creates, image)
+    status = Status()
     try:
         for a in creates:
             status.update(f"adding {a.container} to {a.key}")
@@ -125,7 +125,7 @@ def _capture(args: argparse.Namespace, plan) -> int:  # type: ignore[no-untyped-
     return EXIT_ERROR if any(r.state.error for r in runs) else 0
 
 
-def _consent(creates, image: str) -> None:  # type: ignore[no-untyped-def]
+def consent(creates, image: str) -> None:  # type: ignore[no-untyped-def]
     import sys
 
     from ambientctl.errors import UsageError
@@ -142,7 +142,7 @@ def _consent(creates, image: str) -> None:  # type: ignore[no-untyped-def]
         raise UsageError("not confirmed: nothing was added")
 
 
-class _Status:
+class Status:
     """A one-line live status on stderr (rich) when stderr is a terminal; silent otherwise."""
 
     def __init__(self) -> None:

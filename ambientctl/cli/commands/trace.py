@@ -37,6 +37,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="how long captures run at most (default: 15)")
     p.add_argument("--yes", action="store_true",
                    help="attach ephemeral capture containers without asking (they cannot be removed)")
+    p.add_argument("--image", metavar="IMG", help="capture container image (default: nicolaka/netshoot; needs sh, "
+                   "timeout, tcpdump and curl for the default request)")
+    p.add_argument("--start-timeout", type=float, default=90.0, metavar="S",
+                   help="how long to wait for a capture container to run (default: 90)")
+    p.add_argument("-i", "--interface", metavar="IF", help="capture on IF at every point instead of the planned "
+                   "interfaces")
+    p.add_argument("-f", "--filter", metavar="BPF", help="tcpdump filter for every point instead of the planned ones")
     p.add_argument("--keep", metavar="DIR", help="save pcaps, key logs, logs and trace.json in DIR (re-open with "
                    "--from DIR)")
     p.add_argument("--from", dest="from_dir", metavar="DIR", help="re-open a trace saved with --keep")
@@ -50,10 +57,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from ambientctl.errors import EXIT_DENIED, UsageError
-    from ambientctl.output.envelope import emit
-    from ambientctl.output.trace_text import render_trace
+    from ambientctl.errors import EXIT_DENIED, EXIT_INTERRUPTED, UsageError
 
+    interrupted = False
     if args.from_dir:
         if args.demo or args.snapshot or args.src or args.dst:
             raise UsageError("--from DIR re-opens a saved trace; it takes no SRC/DST, --demo or --snapshot")
@@ -70,15 +76,27 @@ def run(args: argparse.Namespace) -> int:
                              "--from DIR for a saved trace)")
         if not args.src or not args.dst:
             raise UsageError("give SRC and DST (or --demo, or --from DIR)")
-        doc = _live(args)
-    fmt = args.output
+        doc, interrupted = _live(args)
+    _show(doc, args.output)
+    if interrupted:
+        print("ambientctl: interrupted; the report covers what was captured until then"
+              + (f" (saved in {args.keep})" if args.keep else ""), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_DENIED if doc["observed"]["verdict"] == "deny" else 0
+
+
+def _show(doc: dict, fmt: str | None) -> None:
+    import sys
+
+    from ambientctl.output.envelope import emit
+    from ambientctl.output.trace_text import render_trace
+
     if fmt is None and sys.stdout.isatty() and sys.stdin.isatty():
         from ambientctl.tui.trace_app import run_trace_app
 
         run_trace_app(doc)
     else:
         emit(doc, fmt or "text", render_trace)
-    return EXIT_DENIED if doc["observed"]["verdict"] == "deny" else 0
 
 
 def _headers(args: argparse.Namespace) -> dict[str, str]:
@@ -157,14 +175,55 @@ def _demo(args: argparse.Namespace) -> dict:
     return doc
 
 
-def _live(args: argparse.Namespace) -> dict:
-    import importlib.util
+def _live(args: argparse.Namespace) -> tuple[dict, bool]:
+    """Capture, fire, read logs, decode and correlate on the cluster; returns (Trace doc, interrupted)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
 
-    from ambientctl.errors import InputError
+    from ambientctl.capture.attach import DEFAULT_IMAGE
+    from ambientctl.capture.plan import plan_pair
+    from ambientctl.cli.commands.capture import Status, consent
+    from ambientctl.cli.state import load_view
+    from ambientctl.errors import InputError, UsageError
+    from ambientctl.explain.engine import explain
+    from ambientctl.output.envelope import envelope
+    from ambientctl.sources.kube_exec import connect
+    from ambientctl.trace.build import build_trace
+    from ambientctl.trace.live import LiveOptions, record_live
+    from ambientctl.trace.replay import artifacts_of, load_recording, log_roles, missing_of, save_trace
 
-    if importlib.util.find_spec("ambientctl.capture") is None or importlib.util.find_spec(
-            "ambientctl.sources.kube") is None:
-        raise InputError("live trace needs the capture support (ambientctl.capture and the live cluster source), "
-                         "which this build does not have yet; try 'ambientctl trace --demo' or '--from DIR'")
-    raise InputError("live trace is not wired to the capture module in this build yet; try 'ambientctl trace "
-                     "--demo' or '--from DIR'")
+    if args.request and args.wait:
+        raise UsageError("--request fires a request and --wait waits for yours: give one of them")
+    if args.duration <= 0:
+        raise UsageError(f"--duration {args.duration:g}: must be more than 0 seconds")
+    keep = Path(args.keep).resolve() if args.keep else None
+    if keep is not None and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
+        raise InputError(f"--keep {keep}: exists and is not an empty directory (nothing was captured)")
+    view = load_view(args)
+    exp = explain(view, args.src, args.dst, namespace=args.namespace, port=args.port, protocol=args.protocol,
+                  method=args.method or "GET", path=args.path or "/", headers=_headers(args))
+    plan = plan_pair(view, args.src, args.dst, args.namespace, args.port)
+    api = connect(args.kubeconfig, args.context, args.request_timeout)
+    image = args.image or DEFAULT_IMAGE
+    opts = LiveOptions(request=args.request, wait=args.wait, duration=args.duration, image=image,
+                       start_timeout=args.start_timeout, interface=args.interface, bpf=args.filter)
+    work = Path(tempfile.mkdtemp(prefix="ambientctl-trace-"))
+    status = Status()
+    try:
+        live = record_live(api, plan, exp, opts, work, confirm=lambda creates: consent(creates, image),
+                           progress=status.update)
+        status.update("decoding the captures and correlating")
+        rec = load_recording(work)
+        body = build_trace(exp, rec.captures, rec.events, log_sources=log_roles(list(rec.log_files), exp),
+                           client=live.client, artifacts=artifacts_of(rec, str(keep) if keep else ""),
+                           missing=live.missing + missing_of(rec), notes=list(live.notes))
+        body["request"] = {"command": rec.meta["request"]["command"], "method": exp["request"]["method"],
+                           "path": exp["request"]["path"]}
+        doc = envelope("Trace", body)
+        if keep is not None:
+            save_trace(keep, rec, doc)
+    finally:
+        status.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return doc, live.interrupted
