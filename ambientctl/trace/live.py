@@ -112,6 +112,7 @@ def record_live(api: Any, plan: CapturePlan, explanation: dict[str, Any], opts: 
     started_wall = time.time()
     runs, stop = _start_captures(api, points, attachments, paths, opts, progress)
     try:
+        runs.wait_started()
         if fire:
             client_key = plan.client.meta.key if plan.client is not None else ""
             if client_key in attachments:
@@ -165,6 +166,16 @@ class _Captures:
         self.thread: threading.Thread | None = None
         self.states: list[StreamState] = []
 
+    def wait_started(self) -> None:
+        """Until every tcpdump is writing (or has failed), at most START_WAIT: the request must not go out
+        before the captures can see it."""
+        deadline = time.monotonic() + START_WAIT
+        while time.monotonic() < deadline and self.thread is not None and self.thread.is_alive():
+            states = self.states
+            if states and all(s.writer.started or s.done for s in states):
+                return
+            time.sleep(0.1)
+
     def join(self) -> None:
         while self.thread is not None and self.thread.is_alive():
             self.thread.join(0.2)  # short joins: Ctrl-C reaches the main thread
@@ -187,12 +198,6 @@ def _start_captures(api: Any, points: list[CapturePoint], attachments: dict[str,
     caps.thread = threading.Thread(target=run, name="trace captures", daemon=True)
     caps.thread.start()
     progress(f"starting tcpdump in {len(points)} place(s)")
-    deadline = time.monotonic() + START_WAIT
-    while time.monotonic() < deadline and caps.thread.is_alive():
-        states = caps.states
-        if states and all(s.writer.started or s.done for s in states):
-            break
-        time.sleep(0.1)
     return caps, stop
 
 

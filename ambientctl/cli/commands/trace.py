@@ -211,7 +211,7 @@ def _live(args: argparse.Namespace) -> tuple[dict, bool]:
     work = Path(tempfile.mkdtemp(prefix="ambientctl-trace-"))
     status = Status()
     try:
-        live = record_live(api, plan, exp, opts, work, confirm=lambda creates: consent(creates, image),
+        live = record_live(api, plan, exp, opts, work, confirm=lambda creates: None if args.yes else consent(creates, image),
                            progress=status.update)
         status.update("decoding the captures and correlating")
         rec = load_recording(work)
