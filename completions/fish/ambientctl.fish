@@ -162,6 +162,18 @@ function __ambientctl_takes_value
             return 0
         case 'trace|--duration'
             return 0
+        case 'trace|--image'
+            return 0
+        case 'trace|--start-timeout'
+            return 0
+        case 'trace|-i'
+            return 0
+        case 'trace|--interface'
+            return 0
+        case 'trace|-f'
+            return 0
+        case 'trace|--filter'
+            return 0
         case 'trace|--keep'
             return 0
         case 'trace|--from'
@@ -334,6 +346,10 @@ complete -c ambientctl -n "__ambientctl_at 'trace'" -l request -x -d 'command ru
 complete -c ambientctl -n "__ambientctl_at 'trace'" -l wait -d 'do not send anything: capture while you make the request'
 complete -c ambientctl -n "__ambientctl_at 'trace'" -l duration -x -d 'how long captures run at most (default: 15)'
 complete -c ambientctl -n "__ambientctl_at 'trace'" -l yes -d 'attach ephemeral capture containers without asking (they cannot be removed)'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l image -x -d 'capture container image (default: nicolaka/netshoot; needs sh, timeout, tcpdump '
+complete -c ambientctl -n "__ambientctl_at 'trace'" -l start-timeout -x -d 'how long to wait for a capture container to run (default: 90)'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -s i -l interface -x -d 'capture on IF at every point instead of the planned interfaces'
+complete -c ambientctl -n "__ambientctl_at 'trace'" -s f -l filter -x -d 'tcpdump filter for every point instead of the planned ones'
 complete -c ambientctl -n "__ambientctl_at 'trace'" -l keep -r -F -d 'save pcaps, key logs, logs and trace.json in DIR (re-open with --from DIR)'
 complete -c ambientctl -n "__ambientctl_at 'trace'" -l from -r -F -d 're-open a trace saved with --keep'
 complete -c ambientctl -n "__ambientctl_at 'trace'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace of the object (default: default)'
