@@ -3,6 +3,7 @@ exit code. Nothing heavy is imported here, so `--help` and completion stay fast.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import signal
@@ -65,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     ui.apply_top_level_options(argv, args)
     if args.no_plugins:  # read by ambientctl.plugins when a command first needs plugins
         os.environ["AMBIENTCTL_NO_PLUGINS"] = "1"
+    # Commands build many small objects and few cycles (tens of thousands of flows, pods, policy rules): the
+    # default gen-0 threshold of 700 runs the collector thousands of times for nothing (decode of a 250k-packet
+    # capture: 1.39 s -> 0.90 s). Collections still happen, so cyclic garbage is still reclaimed.
+    gc.set_threshold(50_000, 20, 100)
     func = getattr(args, "func", None)
     if func is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from rich.markup import escape
-
 from ambientctl.output.console import text_output
 
 STATUS_STYLE = {2: "ok", 4: "deny", 5: "bad"}
@@ -44,6 +42,8 @@ def render_decode(doc: dict[str, Any], out: TextIO) -> None:
 
 
 def _render(console: Any, doc: dict[str, Any]) -> None:
+    from rich.markup import escape  # here, not at the top: `decode -o json` never needs rich
+
     class _Lines:  # one line per item: never wrap a flow line in the middle
         @staticmethod
         def print(text: str = "") -> None:
