@@ -324,6 +324,11 @@ def _observed_hops(ctx: _Ctx, conn: Connection | None, related: list[LogEvent], 
                             evidence.append({"kind": "packet", "capture": c.file, "flow": f.id,
                                              "summary": f"{c.pod} {c.interface}: {_flow_fact(f)}"})
                         evidence += [dict(x, capture=c.file) for x in _tunnel_facts(t)]
+            if not any(x["kind"] in ("log", "packet") for x in evidence):
+                quiet = [s for s, role in log_sources.items() if role == "src-ztunnel" and _matches_hop(s, h)]
+                if quiet:
+                    evidence.append({"kind": "absence", "summary": f"{quiet[0]} logged nothing for this request "
+                                     "in the time window"})
         elif comp == "waypoint":
             evidence += [_log_fact(e) for e in related if isinstance(e, WaypointAccessEvent)]
             if not any(x["kind"] == "log" for x in evidence):
@@ -464,8 +469,8 @@ def _story(body: dict[str, Any], conn: Connection | None, packet: dict[str, Any]
     if dis:
         out.append("Observation disagrees with the prediction: " + " ".join(d["suggestion"] for d in dis[:2]))
     elif body["agreement"]["result"] == "agree":
-        out.append(f"This matches explain's prediction ({exp.get('verdict')} at "
-                   f"{exp.get('enforcedBy')}, path {exp.get('path')}).")
+        where = f" at {exp['enforcedBy']}" if exp.get("enforcedBy") not in (None, "", "none") else ""
+        out.append(f"This matches explain's prediction ({exp.get('verdict')}{where}, path {exp.get('path')}).")
     if body["missing"]:
         out.append("Missing: " + "; ".join(body["missing"]) + ".")
     return out[:6] if len(out) <= 6 else [*out[:5], out[-1]]
