@@ -221,7 +221,7 @@ def reset() -> None:
 
 def check_output_format(name: str) -> None:
     """Fail early (usage error, exit 2) when `-o name` names no known format."""
-    if name != TEXT:
+    if name != TEXT and name not in BUILTIN_OUTPUTS:
         registry().output(name)
 
 

@@ -9,6 +9,7 @@ is collected without keys and the fast path is untouched. A second HTTP/2 parse 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from ambientctl.decode.http2 import PREFACE, Http2Session
@@ -103,9 +104,11 @@ class InnerCollector:
         return out
 
 
-def decode_with_payloads(path: str, keylog: Any, registry: Registry) -> tuple[DecodeResult, list[dict[str, Any]] | None]:
+def decode_with_payloads(path: str, keylog: Any, registry: Registry | Callable[[], Registry]
+                         ) -> tuple[DecodeResult, list[dict[str, Any]] | None]:
     """decode_file, plus the decoder plugins' reading of every decrypted inner stream (None when nothing was
-    decrypted, so there was nothing to read)."""
+    decrypted, so there was nothing to read). `registry` may be a function giving it, called only when there is
+    something for the plugins to read (loading them costs more than decoding a small capture)."""
     from ambientctl.decode import Decoder
 
     collector = InnerCollector()
@@ -116,7 +119,7 @@ def decode_with_payloads(path: str, keylog: Any, registry: Registry) -> tuple[De
     streams = collector.streams(result)
     if not streams:
         return result, None
-    return result, run_decoders(streams, registry)
+    return result, run_decoders(streams, registry if isinstance(registry, Registry) else registry())
 
 
 def _as_decoded(reg: Registry, p: Plugin, res: Any) -> Decoded | None:

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_format(args.output)
     try:
         keylog = load_keylog(args.keylog)
-        result, payloads = decode_with_payloads(args.file, keylog, registry())  # decoder plugins read inner bytes
+        result, payloads = decode_with_payloads(args.file, keylog, registry)  # decoder plugins read inner bytes
     except DecodeError as e:
         raise InputError(str(e)) from None
     if args.export_pcapng:
