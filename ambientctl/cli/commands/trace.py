@@ -68,16 +68,22 @@ def run(args: argparse.Namespace) -> int:
         from ambientctl.trace.replay import open_saved
 
         doc = open_saved(Path(args.from_dir))
+        _show(doc, args.output)
     elif args.demo:
         doc = _demo(args)
+        _show(doc, args.output)
     else:
         if args.snapshot:
             raise UsageError("trace observes a live cluster: --snapshot has no packets or logs (use --demo, or "
                              "--from DIR for a saved trace)")
         if not args.src or not args.dst:
             raise UsageError("give SRC and DST (or --demo, or --from DIR)")
-        doc, interrupted = _live(args)
-    _show(doc, args.output)
+        import tempfile
+
+        # the evidence lives here until the report has been shown: the trace screen reads the pcaps from it
+        with tempfile.TemporaryDirectory(prefix="ambientctl-trace-") as work:
+            doc, interrupted = _live(args, work)
+            _show(doc, args.output, evidence_dir=work)
     if interrupted:
         print("ambientctl: interrupted; the report covers what was captured until then"
               + (f" (saved in {args.keep})" if args.keep else ""), file=sys.stderr)
@@ -85,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_DENIED if doc["observed"]["verdict"] == "deny" else 0
 
 
-def _show(doc: dict, fmt: str | None) -> None:
+def _show(doc: dict, fmt: str | None, evidence_dir: str | None = None) -> None:
+    """The report: the trace screen on a terminal, else text/json/yaml. `evidence_dir`: where the files of a
+    live trace are while it is shown (a temporary directory when not kept with --keep)."""
     import sys
 
     from ambientctl.output.envelope import emit
@@ -94,6 +102,9 @@ def _show(doc: dict, fmt: str | None) -> None:
     if fmt is None and sys.stdout.isatty() and sys.stdin.isatty():
         from ambientctl.tui.trace_app import run_trace_app
 
+        arts = doc.get("artifacts") or {}
+        if evidence_dir and not arts.get("directory"):
+            doc = dict(doc, artifacts=dict(arts, directory=evidence_dir))
         run_trace_app(doc)
     else:
         emit(doc, fmt or "text", render_trace)
@@ -175,10 +186,9 @@ def _demo(args: argparse.Namespace) -> dict:
     return doc
 
 
-def _live(args: argparse.Namespace) -> tuple[dict, bool]:
-    """Capture, fire, read logs, decode and correlate on the cluster; returns (Trace doc, interrupted)."""
-    import shutil
-    import tempfile
+def _live(args: argparse.Namespace, work_dir: str) -> tuple[dict, bool]:
+    """Capture, fire, read logs, decode and correlate on the cluster, with the evidence in `work_dir`; returns
+    (Trace doc, interrupted)."""
     from pathlib import Path
 
     from ambientctl.capture.attach import DEFAULT_IMAGE
@@ -208,7 +218,7 @@ def _live(args: argparse.Namespace) -> tuple[dict, bool]:
     image = args.image or DEFAULT_IMAGE
     opts = LiveOptions(request=args.request, wait=args.wait, duration=args.duration, image=image,
                        start_timeout=args.start_timeout, interface=args.interface, bpf=args.filter)
-    work = Path(tempfile.mkdtemp(prefix="ambientctl-trace-"))
+    work = Path(work_dir)
     status = Status()
     try:
         live = record_live(api, plan, exp, opts, work, confirm=lambda creates: None if args.yes else consent(creates, image),
@@ -225,5 +235,4 @@ def _live(args: argparse.Namespace) -> tuple[dict, bool]:
             save_trace(keep, rec, doc)
     finally:
         status.close()
-        shutil.rmtree(work, ignore_errors=True)
     return doc, live.interrupted
