@@ -159,6 +159,23 @@ class Status:
         if self._status is not None:
             self._status.update(text)
 
+    def paused(self):  # type: ignore[no-untyped-def]
+        """A context in which the spinner is off (to ask a question on the terminal)."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def off():  # type: ignore[no-untyped-def]
+            if self._status is None:
+                yield
+                return
+            self._status.stop()
+            try:
+                yield
+            finally:
+                self._status.start()
+
+        return off()
+
     def close(self) -> None:
         if self._status is not None:
             self._status.stop()

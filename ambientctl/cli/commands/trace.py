@@ -220,9 +220,14 @@ def _live(args: argparse.Namespace, work_dir: str) -> tuple[dict, bool]:
                        start_timeout=args.start_timeout, interface=args.interface, bpf=args.filter)
     work = Path(work_dir)
     status = Status()
+
+    def confirm(creates) -> None:  # type: ignore[no-untyped-def]
+        if not args.yes:
+            with status.paused():
+                consent(creates, image)
+
     try:
-        live = record_live(api, plan, exp, opts, work, confirm=lambda creates: None if args.yes else consent(creates, image),
-                           progress=status.update)
+        live = record_live(api, plan, exp, opts, work, confirm=confirm, progress=status.update)
         status.update("decoding the captures and correlating")
         rec = load_recording(work)
         body = build_trace(exp, rec.captures, rec.events, log_sources=log_roles(list(rec.log_files), exp),
