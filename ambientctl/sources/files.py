@@ -33,6 +33,9 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 def load_snapshot(path: str | os.PathLike[str]) -> Cluster:
     """Read a file, directory or archive of manifests into a Cluster."""
     p = Path(path)
+    bundle = _bundle_manifest(p)
+    if bundle is not None:
+        return _load_bundle(p, bundle)
     cluster = Cluster(source=f"snapshot {p}")
     for origin, doc in iter_documents(p):
         if looks_like_ztunnel_state(doc):
@@ -40,6 +43,38 @@ def load_snapshot(path: str | os.PathLike[str]) -> Cluster:
                 raise InputError(f"{origin}: a ztunnel config_dump/local config must be the only file of a snapshot")
             return cluster_from_ztunnel_state(doc, str(p))
         _add(cluster, doc, origin)
+    return cluster
+
+
+def _bundle_manifest(p: Path) -> dict[str, Any] | None:
+    """The manifest of an `ambientctl bundle` archive, or None when `p` is anything else."""
+    if not p.is_file() or not p.name.lower().endswith((".tar", ".tar.gz", ".tgz")):
+        return None
+    from ambientctl.bundle import MANIFEST
+    from ambientctl.bundle.write import read_manifest
+
+    try:
+        with tarfile.open(p) as t:
+            first = t.next()  # the bundle writer puts the manifest first
+            if first is None or first.name != MANIFEST:
+                return None
+            f = t.extractfile(first)
+            return read_manifest(f.read() if f else b"", str(p))
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise InputError(f"{p}: not a readable archive: {e}") from None
+
+
+def _load_bundle(p: Path, manifest: dict[str, Any]) -> Cluster:
+    """A support bundle's cluster state: only its snapshot/ (its logs, reports and ztunnel dumps are evidence,
+    not state), plus what the original read could not see, so answers carry the same caveats."""
+    from ambientctl.bundle import SNAPSHOT_DIR
+
+    src = manifest.get("source") or {}
+    cluster = Cluster(source=f"bundle {p} of {src.get('description') or 'unknown source'}")
+    for origin, doc in _archive_documents(p, prefix=SNAPSHOT_DIR):
+        _add(cluster, doc, origin)
+    cluster.unreadable = dict(src.get("unreadable") or {})
+    cluster.absent_kinds = list(src.get("absentKinds") or [])
     return cluster
 
 
@@ -106,7 +141,7 @@ def decode_documents(data: bytes, name: str) -> Iterator[tuple[str, Any]]:
         yield f"{name} document {i}", d
 
 
-def _archive_documents(p: Path) -> Iterator[tuple[str, Any]]:
+def _archive_documents(p: Path, prefix: str = "") -> Iterator[tuple[str, Any]]:
     try:
         if p.name.lower().endswith(".zip"):
             with zipfile.ZipFile(p) as z:
@@ -117,7 +152,7 @@ def _archive_documents(p: Path) -> Iterator[tuple[str, Any]]:
         with tarfile.open(p) as t:
             members = sorted((m for m in t.getmembers() if m.isfile()), key=lambda m: m.name)
             for m in members:
-                if m.name.endswith(MANIFEST_SUFFIXES):
+                if m.name.endswith(MANIFEST_SUFFIXES) and m.name.startswith(prefix):
                     f = t.extractfile(m)
                     if f is not None:
                         yield from decode_documents(f.read(), f"{p}:{m.name}")

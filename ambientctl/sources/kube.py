@@ -38,7 +38,7 @@ KINDS = (
     Kind("Pod", "pods", "", ("v1",)),
     Kind("Service", "services", "", ("v1",)),
     Kind("ServiceAccount", "serviceaccounts", "", ("v1",)),
-    # Only Istio's mesh config is kept (see _mesh_config_maps): other ConfigMaps may hold anything.
+    # Only Istio's mesh config is kept (see mesh_config_maps): other ConfigMaps may hold anything.
     Kind("ConfigMap", "configmaps", "", ("v1",)),
     Kind("Deployment", "deployments", "apps", ("v1",)),
     Kind("DaemonSet", "daemonsets", "apps", ("v1",)),
@@ -232,7 +232,7 @@ def read_live(context: str | None = None, kubeconfig: str | None = None, request
             it["kind"], it["apiVersion"] = k.kind, api_version
             (it.get("metadata") or {}).pop("managedFields", None)
         if k.kind == "ConfigMap":
-            items = _mesh_config_maps(items)
+            items = mesh_config_maps(items)
         return k, "", items
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -260,7 +260,7 @@ def _list_call(client, api, k: Kind, version: str) -> tuple[Any, ...]:  # type: 
     return (getattr(typed, f"list_{snake}_for_all_namespaces"),)
 
 
-def _mesh_config_maps(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def mesh_config_maps(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Istio's mesh config (`istio`, or `istio-<revision>`, holding a `mesh` key); nothing of the others."""
     keep = []
     for it in items:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +125,57 @@ class KubeExec:
             return bytes(resp.data).decode("utf-8", "replace")
         finally:
             resp.release_conn()
+
+    def http_get(self, namespace: str, pod: str, port: int, path: str, timeout: float = 10.0,
+                 limit: int = 64 << 20) -> bytes:
+        """GET http://localhost:<port><path> inside the pod through a port-forward (as `kubectl port-forward`
+        + curl would; ztunnel's admin port 15000 listens on localhost only). Returns the body of a 200."""
+
+        from kubernetes.stream import portforward
+
+        what = f"port-forward to {namespace}/{pod}:{port}"
+        try:
+            pf = portforward(self.core.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port),
+                             _request_timeout=self.timeout)
+        except Exception as e:
+            raise InputError(f"{what}: {_short(e)}") from None
+        try:
+            sock = pf.socket(port)
+            sock.settimeout(timeout)
+            sock.sendall(f"GET {path} HTTP/1.0\r\nHost: localhost:{port}\r\nAccept: application/json\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            data = bytearray()
+            deadline = time.monotonic() + timeout
+            while len(data) < limit and time.monotonic() < deadline:
+                try:
+                    chunk = sock.recv(65536)
+                except TimeoutError:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+        except OSError as e:
+            raise InputError(f"{what}: {e}") from None
+        finally:
+            pf.close()
+        head, sep, body = bytes(data).partition(b"\r\n\r\n")
+        status_line = head.split(b"\r\n", 1)[0].decode("latin-1", "replace")
+        if not sep or not status_line.startswith("HTTP/1."):
+            got = bytes(data[:40]).decode("latin-1", "replace") if data else "nothing"
+            raise InputError(f"{what}: no HTTP answer from {path} (got {got!r})")
+        if status_line.split()[1:2] != ["200"]:
+            raise InputError(f"{what}: {path} answered {status_line}")
+        return body
+
+    def server_version(self) -> str:
+        """The API server's gitVersion (v1.37.2), as `kubectl version` shows it."""
+        from kubernetes import client
+
+        try:
+            info = self._call("read the server version", client.VersionApi(self.api_client).get_code)
+        except KubeApiError as e:
+            raise InputError(str(e)) from None
+        return str(info.git_version)
 
     def add_ephemeral_container(self, namespace: str, name: str, container: dict[str, Any]) -> dict[str, Any]:
         """PATCH pods/<name>/ephemeralcontainers (strategic merge by container name, as kubectl debug does)."""

@@ -49,6 +49,8 @@ function __ambientctl_sub
             echo 'capture'
         case '|snapshot'
             echo 'snapshot'
+        case '|bundle'
+            echo 'bundle'
         case '|ui'
             echo 'ui'
         case '|plugins'
@@ -252,6 +254,32 @@ function __ambientctl_takes_value
             return 0
         case 'snapshot save|--request-timeout'
             return 0
+        case 'bundle|-w'
+            return 0
+        case 'bundle|--write'
+            return 0
+        case 'bundle|--since'
+            return 0
+        case 'bundle|--trace-from'
+            return 0
+        case 'bundle|--port'
+            return 0
+        case 'bundle|-n'
+            return 0
+        case 'bundle|--namespace'
+            return 0
+        case 'bundle|--snapshot'
+            return 0
+        case 'bundle|--demo'
+            return 0
+        case 'bundle|--context'
+            return 0
+        case 'bundle|--kubeconfig'
+            return 0
+        case 'bundle|--request-timeout'
+            return 0
+        case 'bundle|--istio-version'
+            return 0
         case 'ui|-n'
             return 0
         case 'ui|--namespace'
@@ -284,6 +312,7 @@ complete -c ambientctl -n "__ambientctl_at ''" -a 'logs' -d 'understand ztunnel 
 complete -c ambientctl -n "__ambientctl_at ''" -a 'trace' -d 'follow one request: predicted vs observed path, packets and proxy logs, one stor'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'capture' -d 'capture packets from a pod, a node\'s ztunnel, or both ends of a request (pcap)'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'snapshot' -d 'save the cluster state ambientctl reads, for offline use (--snapshot)'
+complete -c ambientctl -n "__ambientctl_at ''" -a 'bundle' -d 'write a redacted support bundle (.tar.gz) for a pod, a request or a namespace'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'ui' -d 'the interactive app (what `ambientctl` alone opens on a terminal)'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'plugins' -d 'list installed plugins (decoders, findings, output formats) and whether they loa'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'completion' -d 'print a shell completion script (bash, zsh, fish)'
@@ -388,6 +417,19 @@ complete -c ambientctl -n "__ambientctl_at 'snapshot save'" -s o -l output -x -d
 complete -c ambientctl -n "__ambientctl_at 'snapshot save'" -l context -x -a '(__ambientctl_dynamic context)' -d 'kubeconfig context to use'
 complete -c ambientctl -n "__ambientctl_at 'snapshot save'" -l kubeconfig -r -F -d 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'
 complete -c ambientctl -n "__ambientctl_at 'snapshot save'" -l request-timeout -x -d 'give up on an unreachable API server after this long (default: 10)'
+complete -c ambientctl -n "__ambientctl_at 'bundle'" -s h -l help -d 'show this help message and exit'
+complete -c ambientctl -n "__ambientctl_at 'bundle'" -s w -l write -r -F -d 'where to write (default: ./ambientctl-bundle-<UTC time>.tar.gz; never overwritte'
+complete -c ambientctl -n "__ambientctl_at 'bundle'" -l since -x -d 'log window on a live cluster, like kubectl logs --since (default: 15m)'
+complete -c ambientctl -n "__ambientctl_at 'bundle'" -l trace-from -x -d 'add a trace saved with \'trace --keep DIR\' (report, captures, logs)'
+complete -c ambientctl -n "__ambientctl_at 'bundle'" -l include-keys -d 'keep TLS key logs of the trace\'s captures (they decrypt the traffic: share with'
+complete -c ambientctl -n "__ambientctl_at 'bundle'" -l port -x -d 'destination port for SRC DST (or DST:PORT)'
+complete -c ambientctl -n "__ambientctl_at 'bundle'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace of the object (default: default)'
+complete -c ambientctl -n "__ambientctl_at 'bundle'" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '
+complete -c ambientctl -n "__ambientctl_at 'bundle'" -l demo -x -a '(__ambientctl_dynamic demo)' -d 'use a bundled demo cluster: bookinfo (default, current Istio), seed-2022, hairpi'
+complete -c ambientctl -n "__ambientctl_at 'bundle'" -l context -x -a '(__ambientctl_dynamic context)' -d 'kubeconfig context to use'
+complete -c ambientctl -n "__ambientctl_at 'bundle'" -l kubeconfig -r -F -d 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'
+complete -c ambientctl -n "__ambientctl_at 'bundle'" -l request-timeout -x -d 'give up on an unreachable API server after this long (default: 10)'
+complete -c ambientctl -n "__ambientctl_at 'bundle'" -l istio-version -x -d 'behaviour model to use (e.g'
 complete -c ambientctl -n "__ambientctl_at 'ui'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'ui'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace to show first (default: default)'
 complete -c ambientctl -n "__ambientctl_at 'ui'" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '

@@ -105,8 +105,10 @@ def test_zsh_completes_pods_in_a_real_session(snapshot, tmp_path):
     (zdot / ".zshrc").write_text(f"fpath=({fdir} $fpath)\nautoload -U compinit && compinit -u\nPS1='%% '\n")
     session = f"actl-{uuid.uuid4().hex[:8]}"
     env = {**_env(), "ZDOTDIR": str(zdot)}
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "20", "zsh", "-i"], env=env,
-                   check=True)
+    # -e as well as env: when a tmux server is already running, new sessions get the server's environment,
+    # not this process's, and zsh would start without our ZDOTDIR/PATH
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "20",
+                    "-e", f"ZDOTDIR={zdot}", "-e", f"PATH={env['PATH']}", "zsh", "-i"], env=env, check=True)
     try:
         time.sleep(1.0)
         subprocess.run(["tmux", "send-keys", "-t", session, f"ambientctl describe pod --snapshot {snapshot} prod",

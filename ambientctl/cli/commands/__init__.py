@@ -13,6 +13,7 @@ COMMANDS: list[str] = [
     "trace",
     "capture",
     "snapshot",
+    "bundle",
     "ui",
     "plugins",
     "completion",

@@ -1,0 +1,142 @@
+"""Assemble and write a support bundle. Every member passes through redaction first (ambientctl.bundle.redact);
+Secrets are dropped even when a snapshot file holds them; other ConfigMaps than Istio's mesh config are dropped
+as the live source never reads them. The .tar.gz is written to a temporary sibling and renamed into place, so
+an interrupted bundle leaves nothing behind."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import tarfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ambientctl.bundle import KIND, MANIFEST, SNAPSHOT_DIR
+from ambientctl.bundle.redact import looks_like_keylog, redact_doc, redact_text
+from ambientctl.errors import InputError
+
+KEYLOG_NAMES = (".keys", ".keylog", "keylog.txt", "sslkeylog.log")
+
+
+@dataclass
+class BundleContents:
+    """What goes into the archive, already redacted: {member name: bytes}, plus what could not be had."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    redactions: Counter[str] = field(default_factory=Counter)
+    excluded: list[str] = field(default_factory=list)  # files left out on purpose (key logs)
+
+    def add_json(self, name: str, doc: Any) -> None:
+        doc = redact_doc(doc, self.redactions)
+        self.files[name] = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+
+    def add_text(self, name: str, text: str) -> None:
+        self.files[name] = redact_text(text, self.redactions).encode()
+
+    def add_file(self, name: str, data: bytes, include_keys: bool) -> None:
+        """A file copied as it is (captures), unless it is a key log (kept only with include_keys)."""
+        is_keylog = name.endswith(KEYLOG_NAMES)
+        if not is_keylog and len(data) < 1 << 22:
+            with contextlib.suppress(UnicodeDecodeError):
+                is_keylog = looks_like_keylog(data.decode("ascii"))
+        if is_keylog and not include_keys:
+            self.excluded.append(f"{name}: a TLS key log (kept only with --include-keys)")
+            return
+        self.files[name] = data
+
+
+def snapshot_documents(docs: list[Any]) -> tuple[list[dict[str, Any]], int]:
+    """The documents worth keeping as the bundle's snapshot: List items expanded; Secrets and other ConfigMaps
+    than Istio's mesh config dropped. Returns (documents, how many were dropped)."""
+    from ambientctl.sources.kube import mesh_config_maps
+
+    flat: list[dict[str, Any]] = []
+    for d in docs:
+        if isinstance(d, dict) and str(d.get("kind", "")).endswith("List") and isinstance(d.get("items"), list):
+            flat += [i for i in d["items"] if isinstance(i, dict)]
+        elif isinstance(d, dict):
+            flat.append(d)
+    keep, dropped = [], 0
+    config_maps = [d for d in flat if d.get("kind") == "ConfigMap"]
+    mesh = {id(d) for d in mesh_config_maps(config_maps)}
+    for d in flat:
+        kind = d.get("kind")
+        if kind == "Secret" or (kind == "ConfigMap" and id(d) not in mesh):
+            dropped += 1
+            continue
+        keep.append(d)
+    return keep, dropped
+
+
+def manifest(contents: BundleContents, *, target: dict[str, Any], source: dict[str, Any], command: list[str],
+             versions: dict[str, Any]) -> dict[str, Any]:
+    from ambientctl import __version__
+
+    return {
+        "apiVersion": "ambientctl/v1",
+        "kind": KIND,
+        "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "ambientctl": __version__,
+        "command": [redact_text(a) for a in command],
+        "target": target,
+        "source": source,
+        "versions": versions,
+        "files": [{"name": n, "bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()}
+                  for n, b in sorted(contents.files.items())],
+        "redactions": dict(sorted(contents.redactions.items())),
+        "excluded": contents.excluded,
+        "missing": contents.missing,
+    }
+
+
+def write_bundle(path: str, contents: BundleContents, man: dict[str, Any]) -> int:
+    """Write the .tar.gz atomically (manifest first, so `tar tzf | head` shows it); returns its size."""
+    target = os.path.abspath(path)
+    if os.path.isdir(target):
+        raise InputError(f"{path}: is a directory (give a file name ending in .tar.gz)")
+    if os.path.exists(target):
+        raise InputError(f"{path}: already exists; bundles are never overwritten")
+    parent = os.path.dirname(target)
+    tmp = os.path.join(parent, f".{os.path.basename(target)}.partial-{os.getpid()}")
+    now = int(time.time())
+    try:
+        with open(tmp, "xb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as t:
+            members = [(MANIFEST, (json.dumps(man, indent=2, ensure_ascii=False) + "\n").encode()),
+                       *sorted(contents.files.items())]
+            for name, data in members:
+                info = tarfile.TarInfo(name)
+                info.size, info.mtime, info.mode = len(data), now, 0o644
+                t.addfile(info, io.BytesIO(data))
+        os.replace(tmp, target)
+    except OSError as e:
+        _remove(tmp)
+        raise InputError(f"{path}: cannot write: {e.strerror or e}") from None
+    except BaseException:
+        _remove(tmp)
+        raise
+    return os.path.getsize(target)
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def read_manifest(data: bytes, where: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InputError(f"{where}: {MANIFEST} is not JSON ({e})") from None
+    if not isinstance(doc, dict) or doc.get("kind") != KIND:
+        raise InputError(f"{where}: {MANIFEST} is not an ambientctl {KIND}")
+    return doc
+
+
+def is_snapshot_member(name: str) -> bool:
+    return name.startswith(SNAPSHOT_DIR)

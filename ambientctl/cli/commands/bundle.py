@@ -1,0 +1,268 @@
+"""`ambientctl bundle [POD | SRC DST]`: one redacted .tar.gz for a ticket — the JSON reports (describe, explain,
+the namespace matrix, a saved trace), the cluster state they were computed from (re-readable with `--snapshot
+BUNDLE`), ztunnel/waypoint logs of the window and ztunnel config dumps (live), captures — and a manifest with
+versions, the command line, checksums, redaction counts and what could not be collected."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from ambientctl.cli.options import add_namespace_option, add_source_options
+
+DURATION = re.compile(r"^(\d+)(s|m|h)$")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bundle",
+        help="write a redacted support bundle (.tar.gz) for a pod, a request or a namespace",
+        description="Collect what a support ticket needs into one .tar.gz: the JSON reports (describe for a pod; "
+        "describe of both ends and explain for SRC DST; describe of every pod and the explain matrix for a "
+        "namespace), the cluster state they come from, on a live cluster the ztunnel and waypoint logs of the "
+        "last --since and ztunnel config dumps, a saved trace with its captures (--trace-from). Secrets are "
+        "never read; tokens, Authorization/Cookie headers, private keys and TLS key logs are removed (key logs "
+        "kept with --include-keys). Any command re-reads the bundle with --snapshot BUNDLE.",
+        epilog="Examples: ambientctl bundle productpage-v1 --demo;  ambientctl bundle sleep productpage:9080 -w "
+        "ticket-1234.tar.gz;  ambientctl bundle -n bookinfo --since 1h;  ambientctl explain sleep productpage "
+        "--snapshot ticket-1234.tar.gz",
+    )
+    p.add_argument("targets", metavar="TARGET", nargs="*",
+                   help="a pod, or SRC DST (a request); none: the whole namespace (-n, default 'default')")
+    p.add_argument("-w", "--write", metavar="FILE", help="where to write (default: "
+                   "./ambientctl-bundle-<UTC time>.tar.gz; never overwritten)")
+    p.add_argument("--since", default="15m", metavar="DURATION",
+                   help="log window on a live cluster, like kubectl logs --since (default: 15m)")
+    p.add_argument("--trace-from", metavar="DIR", help="add a trace saved with 'trace --keep DIR' (report, "
+                   "captures, logs)")
+    p.add_argument("--include-keys", action="store_true",
+                   help="keep TLS key logs of the trace's captures (they decrypt the traffic: share with care)")
+    p.add_argument("--port", type=int, metavar="N", help="destination port for SRC DST (or DST:PORT)")
+    add_namespace_option(p)
+    add_source_options(p)
+    p.set_defaults(func=run)
+
+
+def _seconds(text: str) -> int:
+    from ambientctl.errors import UsageError
+
+    m = DURATION.match(text.strip())
+    if not m:
+        raise UsageError(f"--since {text!r}: expected a duration like 30s, 15m or 2h")
+    return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+    import time
+
+    from ambientctl.bundle.write import BundleContents, manifest, write_bundle
+    from ambientctl.errors import UsageError
+
+    if len(args.targets) > 2:
+        raise UsageError("give a pod, a SRC DST pair, or nothing (the namespace)")
+    since = _seconds(args.since)
+    path = args.write or time.strftime("ambientctl-bundle-%Y%m%d-%H%M%S.tar.gz", time.gmtime())
+    if not path.endswith((".tar.gz", ".tgz")):
+        raise UsageError(f"-w {path}: a bundle is a .tar.gz")
+    contents = BundleContents()
+    progress = _progress()
+    view, source, live = _state(args, contents, progress)
+    target, pods = _reports(args, view, contents, progress)
+    if args.trace_from:
+        _add_trace(args.trace_from, args.include_keys, contents)
+    if live is not None:
+        _proxy_evidence(live, view, pods, since, contents, progress)
+    else:
+        contents.missing.append(f"proxy logs and ztunnel config dumps: {source['description']} is not a live "
+                                "cluster")
+    versions = {"istio": str(view.version), "istioVersionFrom": view.install.version_source}
+    if live is not None and live.get("kubernetes"):
+        versions["kubernetes"] = live["kubernetes"]
+    man = manifest(contents, target=target, source=source, command=["ambientctl", *sys.argv[1:]],
+                   versions=versions)
+    size = write_bundle(path, contents, man)
+    red = sum(contents.redactions.values())
+    print(f"wrote {path} ({size / 1024:.0f} KiB): {len(contents.files)} files, {red} value(s) redacted, "
+          f"{len(contents.excluded)} excluded, {len(contents.missing)} missing (see manifest.json)")
+    return 0
+
+
+def _progress():  # type: ignore[no-untyped-def]
+    import sys
+
+    def say(text: str) -> None:
+        if sys.stderr.isatty():
+            print(f"ambientctl: {text}", file=sys.stderr)
+
+    return say
+
+
+def _state(args: argparse.Namespace, contents, progress):  # type: ignore[no-untyped-def]
+    """Read the cluster state once: the snapshot that goes into the bundle and the view the reports use."""
+    import json
+    from importlib import resources
+    from pathlib import Path
+
+    from ambientctl.bundle import SNAPSHOT_DIR
+    from ambientctl.bundle.write import snapshot_documents
+    from ambientctl.mesh.view import MeshView
+
+    live = None
+    if args.demo and args.snapshot:
+        from ambientctl.errors import UsageError
+
+        raise UsageError("--demo and --snapshot are alternatives; give one")
+    if args.demo:
+        from ambientctl.sources.demo import load_demo
+        from ambientctl.sources.files import iter_documents
+
+        cluster = load_demo(args.demo)
+        with resources.as_file(resources.files("ambientctl.demo") / "data" / args.demo) as p:
+            docs = [d for _o, d in iter_documents(Path(p))]
+    elif args.snapshot:
+        from ambientctl.sources.files import iter_documents, load_snapshot
+
+        cluster = load_snapshot(args.snapshot)
+        if str(cluster.source).startswith("bundle "):
+            import tarfile
+
+            with tarfile.open(args.snapshot) as t:
+                docs = []
+                for m in t.getmembers():
+                    f = t.extractfile(m) if m.isfile() and m.name.startswith(SNAPSHOT_DIR) else None
+                    if f is not None:
+                        docs += json.loads(f.read()).get("items", [])
+        else:
+            docs = [d for _o, d in iter_documents(Path(args.snapshot))]
+    else:
+        from ambientctl.sources.kube import cluster_from_read, read_live
+
+        progress("reading the cluster")
+        read = read_live(args.context, args.kubeconfig, args.request_timeout)
+        cluster = cluster_from_read(read)
+        docs = [it for kind in sorted(read.items) for it in read.items[kind]]
+        live = {"kubeconfig": args.kubeconfig, "context": args.context, "timeout": args.request_timeout,
+                "server": read.server}
+    kept, dropped = snapshot_documents(docs)
+    contents.add_json(f"{SNAPSHOT_DIR}cluster.json", {"apiVersion": "v1", "kind": "List", "items": kept})
+    if dropped:
+        contents.excluded.append(f"{SNAPSHOT_DIR}: {dropped} Secret(s)/ConfigMap(s) not copied (never part of a "
+                                 "bundle; only Istio's mesh ConfigMap is)")
+    source = {"description": cluster.source, "unreadable": dict(cluster.unreadable),
+              "absentKinds": list(cluster.absent_kinds)}
+    view = MeshView(cluster, istio_version=args.istio_version)
+    return view, source, live
+
+
+def _reports(args: argparse.Namespace, view, contents, progress):  # type: ignore[no-untyped-def]
+    """The JSON reports for the target; returns (target description, pods involved)."""
+    from ambientctl.errors import UsageError
+    from ambientctl.explain.pod import describe_pod
+    from ambientctl.mesh.refs import resolve_pod
+    from ambientctl.output.envelope import envelope
+    from ambientctl.plugins import registry
+    from ambientctl.plugins.findings import add_plugin_findings
+
+    def describe(pod) -> None:  # type: ignore[no-untyped-def]
+        doc = envelope("PodDescription", add_plugin_findings(view, pod, describe_pod(view, pod), registry()))
+        contents.add_json(f"reports/describe-{pod.meta.namespace}-{pod.meta.name}.json", doc)
+
+    if len(args.targets) == 1:
+        pod = resolve_pod(view.cluster, args.targets[0], args.namespace)
+        progress(f"describing {pod.meta.key}")
+        describe(pod)
+        return {"kind": "Pod", "pod": pod.meta.key}, [pod]
+    if len(args.targets) == 2:
+        from ambientctl.explain.engine import explain
+
+        src, dst = args.targets
+        body = explain(view, src, dst, namespace=args.namespace, port=args.port)
+        contents.add_json("reports/explain.json", envelope("Explanation", body))
+        pods = []
+        for end in (body.get("source") or {}, {"name": body.get("endpoint")}):
+            name = end.get("name") or ""
+            pod = next((p for p in view.cluster.pods if p.meta.key == name or (
+                p.meta.name == name and p.meta.namespace == end.get("namespace"))), None)
+            if pod is not None and pod not in pods:
+                describe(pod)
+                pods.append(pod)
+        return {"kind": "Request", "src": src, "dst": dst, "port": args.port}, pods
+    from ambientctl.explain.matrix import matrix
+
+    ns = args.namespace or "default"
+    pods = view.cluster.pods_in(ns)
+    if ns not in view.cluster.namespaces and not pods:
+        raise UsageError(f"namespace {ns!r} has no workloads")
+    progress(f"describing {len(pods)} pod(s) in {ns} and explaining every pair")
+    for pod in pods:
+        describe(pod)
+    contents.add_json(f"reports/matrix-{ns}.json", envelope("ExplanationMatrix", matrix(view, ns)))
+    return {"kind": "Namespace", "namespace": ns}, list(pods)
+
+
+def _add_trace(directory: str, include_keys: bool, contents) -> None:  # type: ignore[no-untyped-def]
+    import json
+    from pathlib import Path
+
+    from ambientctl.errors import InputError
+    from ambientctl.trace.replay import open_saved
+
+    root = Path(directory)
+    doc = open_saved(root)
+    contents.add_json("reports/trace.json", doc)
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    for name in manifest.get("files") or []:
+        if name in ("trace.json",):
+            continue
+        try:
+            data = (root / name).read_bytes()
+        except OSError as e:
+            raise InputError(f"--trace-from {root}: {name}: {e.strerror or e}") from None
+        if name.endswith((".pcap", ".pcapng")):
+            contents.add_file(f"captures/{name}", data, include_keys)
+        elif name.endswith(".log"):
+            contents.add_text(f"logs/trace/{name}", data.decode("utf-8", "replace"))
+        elif name == "recording.json":
+            contents.add_json("reports/trace-recording.json", json.loads(data))
+        else:
+            contents.add_file(f"captures/{name}", data, include_keys)
+
+
+def _proxy_evidence(live: dict, view, pods, since: int, contents, progress) -> None:  # type: ignore[no-untyped-def]
+    """ztunnel logs and config dumps for the nodes of `pods`, and the logs of the waypoints in their namespaces."""
+    from ambientctl.errors import AmbientctlError
+    from ambientctl.sources.kube_exec import connect
+
+    api = connect(live["kubeconfig"], live["context"], live["timeout"])
+    try:
+        live["kubernetes"] = api.server_version()
+    except AmbientctlError as e:  # a version is nice to have, never a reason to fail the bundle
+        contents.missing.append(f"Kubernetes version: {e}")
+    proxies = {}
+    for pod in pods:
+        zt = view.ztunnel_for(pod)
+        if zt is not None:
+            proxies[zt.meta.key] = ("ztunnel", zt)
+    namespaces = {p.meta.namespace for p in pods}
+    for p in view.cluster.pods:
+        if p.meta.namespace in namespaces and "gateway.networking.k8s.io/gateway-name" in p.meta.labels and \
+                p.meta.labels.get("gateway.istio.io/managed") == "istio.io-mesh-controller":
+            proxies[p.meta.key] = ("waypoint", p)
+    for key, (role, pod) in sorted(proxies.items()):
+        progress(f"reading the log of {key}")
+        try:
+            text = api.pod_logs(pod.meta.namespace, pod.meta.name, "istio-proxy", since_seconds=since)
+            contents.add_text(f"logs/{pod.meta.namespace}/{pod.meta.name}.log", text)
+        except AmbientctlError as e:
+            contents.missing.append(f"log of {key} ({role}): {e}")
+        if role != "ztunnel":
+            continue
+        progress(f"reading the config dump of {key}")
+        try:
+            import json
+
+            body = api.http_get(pod.meta.namespace, pod.meta.name, 15000, "/config_dump")
+            contents.add_json(f"ztunnel/{pod.meta.name}/config_dump.json", json.loads(body))
+        except (AmbientctlError, ValueError) as e:
+            contents.missing.append(f"config dump of {key} (admin port 15000): {e}")
