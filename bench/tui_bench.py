@@ -120,6 +120,11 @@ async def baseline_run(rows: int) -> dict[str, float]:
 
 
 def main() -> int:
+    import gc
+
+    from ambientctl.cli.main import GC_THRESHOLDS
+
+    gc.set_threshold(*GC_THRESHOLDS)  # as `ambientctl` runs the app
     snap = HERE / "out" / "synth.json"
     if not snap.exists():
         snap.parent.mkdir(exist_ok=True)

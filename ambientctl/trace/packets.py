@@ -25,10 +25,6 @@ class PacketRow:
     length: int
     info: str
 
-    def cells(self, t0: float) -> tuple[str, ...]:
-        return (str(self.number), f"{self.time - t0:.6f}", self.src, self.dst, self.proto, str(self.length),
-                self.info)
-
     def text(self) -> str:
         """What the table filter searches."""
         flags = self.info[1:self.info.index("]")] if self.info.startswith("[") else ""

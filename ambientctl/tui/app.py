@@ -1,5 +1,5 @@
 """The interactive app (`ambientctl` on a terminal, or `ambientctl ui`): browse namespaces and pods, describe a
-pod, mark two and explain the pair. The cluster state is read in a worker after the first paint; screens ask
+pod, mark two and explain or trace the pair. The cluster state is read in a worker after the first paint; screens ask
 the app for the mesh view and run their own workers, and widgets only render what they are handed."""
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from ambientctl.tui.screens.help import HelpScreen
 from ambientctl.tui.screens.home import HomeScreen
 
 Explainer = Callable[[MeshView, str, str], dict[str, Any]]
+# (view, source pod key, destination reference, confirm(question) -> bool, progress(text)) -> a Trace document
+Tracer = Callable[[MeshView, str, str, Callable[[list[Any]], None], Callable[[str], None]], dict[str, Any]]
 
 
 class AmbientApp(App):
@@ -34,10 +36,13 @@ class AmbientApp(App):
     ]
 
     def __init__(self, load: Callable[[], MeshView], source_hint: str = "cluster state",
-                 namespace: str | None = None, explainer: Explainer | None = None) -> None:
+                 namespace: str | None = None, explainer: Explainer | None = None,
+                 tracer: Tracer | None = None) -> None:
         """`load` reads the cluster state (it may block: it runs in a thread); `explainer` replaces the explain
-        engine (tests drive the explain screen with hand-written Explanations through it)."""
+        engine (tests drive the explain screen with hand-written Explanations through it); `tracer` traces a
+        pair (a live trace, or a demo's recordings); without one, trace falls back to explain."""
         super().__init__()
+        self._tracer = tracer
         self._load = load
         self.source_hint = source_hint
         self.start_namespace = namespace or "default"
@@ -49,6 +54,11 @@ class AmbientApp(App):
         return self.home
 
     def on_mount(self) -> None:
+        import sys
+
+        # Workers (reading the cluster, describing 5,000 pods for their findings) are Python threads: by default
+        # each may hold the GIL for 5 ms at a time, and two of them starve the event loop for a frame or more.
+        sys.setswitchinterval(0.001)
         self.load_view()
 
     @work(thread=True, exclusive=True, group="load")
@@ -58,6 +68,12 @@ class AmbientApp(App):
         try:
             view = self._load()
             rows = namespace_rows(view)
+            import gc
+
+            # The model is long-lived and acyclic in practice: keep the collector from walking it again on every
+            # full collection (with 5,000 pods that walk was the longest pause of the UI).
+            gc.collect()
+            gc.freeze()
         except AmbientctlError as e:
             self.home.post_message(LoadFailed(str(e)))
             return
@@ -89,6 +105,64 @@ class AmbientApp(App):
         else:
             self.push_screen(screen)
 
+    def trace_pair(self, src_key: str, dst_key: str) -> None:
+        """Trace SRC → DST with the tracer (in a thread: a live trace attaches containers and captures for
+        seconds); the trace screen opens when it is done. Without a tracer, explain instead."""
+        if self.view is None:
+            return
+        dst = next((p for p in self.view.cluster.pods if p.meta.key == dst_key), None)
+        if dst is None:
+            self.notify(f"pod {dst_key} is not in the cluster state", severity="error")
+            return
+        if self._tracer is None:
+            self.notify("trace needs packets and logs: a live cluster, or a demo with recordings (ambientctl "
+                        "--demo bookinfo); showing explain", severity="warning")
+            self.explain_pair(src_key, dst_key)
+            return
+        self.home.tracing(f"tracing {src_key} → {explain_targets(self.view, dst)[0]}…")
+        self._run_trace(src_key, explain_targets(self.view, dst)[0])
+
+    @work(thread=True, exclusive=True, group="trace")
+    def _run_trace(self, src_key: str, dst_ref: str) -> None:
+        import threading
+
+        from ambientctl.errors import AmbientctlError
+        from ambientctl.tui.screens.confirm import ConfirmScreen
+
+        def confirm(creates: list[Any]) -> None:
+            answer: list[bool] = []
+            done = threading.Event()
+            pods = ", ".join(getattr(a, "key", str(a)) for a in creates)
+            question = (f"Add an ephemeral capture container (nicolaka/netshoot) to {pods}?\n\nEphemeral "
+                        "containers cannot be removed from a pod; ambientctl reuses it next time.")
+
+            def got(yes: bool | None) -> None:
+                answer.append(bool(yes))
+                done.set()
+
+            self.call_from_thread(self.push_screen, ConfirmScreen(question), got)
+            done.wait()
+            if not answer[0]:
+                raise AmbientctlError("not confirmed: nothing was added")
+
+        def progress(text: str) -> None:
+            self.call_from_thread(self.home.tracing, text)
+
+        try:
+            assert self._tracer is not None and self.view is not None
+            doc = self._tracer(self.view, src_key, dst_ref, confirm, progress)
+        except AmbientctlError as e:
+            self.call_from_thread(self.home.tracing, "")
+            self.call_from_thread(self.notify, str(e), severity="error", timeout=10)
+            return
+        self.call_from_thread(self._show_trace, doc)
+
+    def _show_trace(self, doc: dict[str, Any]) -> None:
+        from ambientctl.tui.screens.trace import TraceScreen
+
+        self.home.tracing("")
+        self.push_screen(TraceScreen(doc))
+
     def mark(self, index: int, pod_key: str) -> None:
         self.home.set_mark(index, pod_key)
         self.notify(f"{'SRC' if index == 0 else 'DST'}: {pod_key}")
@@ -108,6 +182,8 @@ class AmbientApp(App):
             if len(marks) == 2:
                 yield SystemCommand(f"Explain {marks[0]} → {marks[1]}", "Explain the marked pair",
                                     lambda: self.explain_pair(marks[0], marks[1]))
+                yield SystemCommand(f"Trace {marks[0]} → {marks[1]}", "Trace the marked pair (packets and logs)",
+                                    lambda: self.trace_pair(marks[0], marks[1]))
         yield SystemCommand("Help", "Show every key", self.action_help)
         yield from super().get_system_commands(screen)
 
@@ -151,6 +227,7 @@ class AmbientApp(App):
                              placeholder=f"Explain {src} → destination pod…")
 
 
-def run_app(load: Callable[[], MeshView], source_hint: str, namespace: str | None = None) -> int:
-    AmbientApp(load, source_hint, namespace).run()
+def run_app(load: Callable[[], MeshView], source_hint: str, namespace: str | None = None,
+            tracer: Tracer | None = None) -> int:
+    AmbientApp(load, source_hint, namespace, tracer=tracer).run()
     return 0

@@ -47,11 +47,13 @@ def test_packet_table_loads_and_filters(capsys):
 async def _packet_table(doc) -> None:  # type: ignore[no-untyped-def]
     from textual.widgets import DataTable
 
+    from ambientctl.tui.widgets.packets import PacketTable
+
     app = _app(doc)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = app.screen
-        table = screen.query_one("#packets", DataTable)
+        table = screen.query_one("#packets", PacketTable)
         assert screen.loaded and table.row_count == 18 == len(screen.rows)
         await pilot.press("slash", *"fin", "enter")
         await settle(pilot)
@@ -63,6 +65,13 @@ async def _packet_table(doc) -> None:  # type: ignore[no-untyped-def]
         await pilot.press("slash", "ctrl+a", "ctrl+k", "enter")
         await settle(pilot)
         assert table.row_count == 18
+        # virtual rows: end goes to the last packet, the cursor row is drawn highlighted
+        table.focus()
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.cursor == 17
+        await pilot.press("k", "home")
+        assert table.cursor == 0
         # the evidence pane follows the hop cursor: it starts on the denying hop
         assert screen.evidence_index == 2 and "denied here" in _text(doc, 2)
         hops = screen.query_one("#hop-table", DataTable)
@@ -89,9 +98,9 @@ def test_missing_capture_file_is_reported_not_fatal(capsys, tmp_path):
 
 
 async def _missing(doc) -> None:  # type: ignore[no-untyped-def]
-    from textual.widgets import DataTable
+    from ambientctl.tui.widgets.packets import PacketTable
 
     app = _app(doc)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.screen.loaded and app.screen.query_one("#packets", DataTable).row_count == 0
+        assert app.screen.loaded and app.screen.query_one("#packets", PacketTable).row_count == 0

@@ -122,36 +122,32 @@ def _headers(args: argparse.Namespace) -> dict[str, str]:
     return headers
 
 
+def _recorded(demo: str) -> list[dict]:
+    from ambientctl.errors import UsageError
+    from ambientctl.trace.replay import demo_index
+
+    recorded = [r for r in demo_index() if r["demo"] == demo]
+    if not recorded:
+        names = sorted({r["demo"] for r in demo_index()})
+        raise UsageError(f"no recorded traces for demo {demo!r} (recorded: {', '.join(names)})")
+    return recorded
+
+
 def _demo(args: argparse.Namespace) -> dict:
     from pathlib import Path
 
     from ambientctl.cli.state import load_view
     from ambientctl.errors import UsageError
     from ambientctl.explain.engine import explain
-    from ambientctl.output.envelope import envelope
-    from ambientctl.trace.build import build_trace
-    from ambientctl.trace.replay import (
-        artifacts_of,
-        demo_index,
-        demo_root,
-        load_recording,
-        log_roles,
-        missing_of,
-        save_trace,
-    )
 
     if args.request or args.wait:
         raise UsageError("--demo replays recorded requests: --request and --wait need a live cluster")
-    recorded = [r for r in demo_index() if r["demo"] == args.demo]
-    if not recorded:
-        names = sorted({r["demo"] for r in demo_index()})
-        raise UsageError(f"no recorded traces for demo {args.demo!r} (recorded: {', '.join(names)})")
+    recorded = _recorded(args.demo)
     view = load_view(args)
     headers = _headers(args)
     if (args.src is None) != (args.dst is None):
         raise UsageError("give both SRC and DST, or neither (the demo's first recorded request)")
     chosen = recorded[0] if args.src is None and args.method is None else None
-    rec_meta = None
     if chosen is None:
         want = explain(view, args.src or recorded[0]["src"], args.dst or recorded[0]["dst"],
                        namespace=args.namespace, port=args.port, protocol=args.protocol,
@@ -167,12 +163,28 @@ def _demo(args: argparse.Namespace) -> dict:
         if chosen is None:
             listing = "; ".join(f"{r['src']} → {r['dst']} {r['method']}" for r in recorded)
             raise UsageError(f"demo {args.demo} has no recording of that request (recorded: {listing})")
+    return _replay(view, chosen, args.protocol, headers, Path(args.keep) if args.keep else None)
+
+
+def _replay(view, chosen: dict, protocol: str, headers: dict[str, str], keep) -> dict:  # type: ignore[no-untyped-def]
+    """The Trace document of one demo recording, explained against `view`; saved in `keep` if given."""
+    from ambientctl.explain.engine import explain
+    from ambientctl.output.envelope import envelope
+    from ambientctl.trace.build import build_trace
+    from ambientctl.trace.replay import (
+        artifacts_of,
+        demo_root,
+        load_recording,
+        log_roles,
+        missing_of,
+        save_trace,
+    )
+
     rec = load_recording(demo_root() / chosen["name"])
     rec_meta = rec.meta
     req = rec_meta["request"]
     exp = explain(view, rec_meta["src"], rec_meta["dst"], method=req["method"], path=req["path"],
-                  protocol=args.protocol, headers=headers)
-    keep = Path(args.keep) if args.keep else None
+                  protocol=protocol, headers=headers)
     body = build_trace(exp, rec.captures, rec.events, log_sources=log_roles(list(rec.log_files), exp),
                        client=rec_meta.get("client"),
                        artifacts=artifacts_of(rec, str(keep.resolve()) if keep else None),
@@ -186,9 +198,64 @@ def _demo(args: argparse.Namespace) -> dict:
     return doc
 
 
-def _live(args: argparse.Namespace, work_dir: str) -> tuple[dict, bool]:
+def demo_tracer(demo: str):  # type: ignore[no-untyped-def]
+    """For the interactive app on a demo: trace(view, src_pod_key, dst_ref, confirm, progress) replays the
+    recording of that pair (GET first), or says which pairs were recorded. None when the demo has none."""
+    from ambientctl.errors import UsageError
+    from ambientctl.explain.engine import explain
+    from ambientctl.trace.replay import demo_index
+
+    if not any(r["demo"] == demo for r in demo_index()):
+        return None
+
+    def trace(view, src_key: str, dst_ref: str, confirm=None, progress=None) -> dict:  # type: ignore[no-untyped-def]
+        recorded = _recorded(demo)
+        want = explain(view, _pod_ref(src_key), dst_ref)
+        for r in sorted(recorded, key=lambda r: r["method"] != "GET"):
+            got = explain(view, r["src"], r["dst"], method=r["method"])
+            if (got["source"].get("namespace"), got["source"].get("name"), got.get("endpoint")) == (
+                    want["source"].get("namespace"), want["source"].get("name"), want.get("endpoint")):
+                return _replay(view, r, "http", {}, None)
+        listing = "; ".join(f"{r['src']} → {r['dst']} {r['method']}" for r in recorded)
+        raise UsageError(f"demo {demo} has no recording from {src_key} to {dst_ref} (recorded: {listing})")
+
+    return trace
+
+
+def live_tracer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """For the interactive app on a live cluster: trace(view, src_pod_key, dst_ref, confirm, progress) runs a
+    live trace with the app's context; the evidence stays in a temporary directory until the app exits."""
+    import atexit
+    import shutil
+    import tempfile
+
+    def trace(view, src_key: str, dst_ref: str, confirm, progress) -> dict:  # type: ignore[no-untyped-def]
+        work = tempfile.mkdtemp(prefix="ambientctl-trace-")
+        atexit.register(shutil.rmtree, work, True)
+        targs = argparse.Namespace(**{**vars(args), **TRACE_DEFAULTS, "src": _pod_ref(src_key), "dst": dst_ref,
+                                      "namespace": None})
+        doc, _ = _live(targs, work, view=view, confirm=confirm, progress=progress)
+        arts = doc.get("artifacts") or {}
+        return dict(doc, artifacts=dict(arts, directory=arts.get("directory") or work))
+
+    return trace
+
+
+# trace's own options, as the parser defaults them (the interactive app has no command line for them)
+TRACE_DEFAULTS = {"port": None, "protocol": "http", "method": None, "path": None, "header": [], "request": None,
+                  "wait": False, "duration": 15.0, "yes": False, "keep": None, "image": None,
+                  "start_timeout": 90.0, "interface": None, "filter": None}
+
+
+def _pod_ref(key: str) -> str:
+    ns, _, name = key.partition("/")
+    return f"pod/{name}.{ns}" if name else key
+
+
+def _live(args: argparse.Namespace, work_dir: str, view=None, confirm=None,  # type: ignore[no-untyped-def]
+          progress=None) -> tuple[dict, bool]:
     """Capture, fire, read logs, decode and correlate on the cluster, with the evidence in `work_dir`; returns
-    (Trace doc, interrupted)."""
+    (Trace doc, interrupted). The interactive app passes its view, its own confirmation and progress display."""
     from pathlib import Path
 
     from ambientctl.capture.attach import DEFAULT_IMAGE
@@ -210,7 +277,7 @@ def _live(args: argparse.Namespace, work_dir: str) -> tuple[dict, bool]:
     keep = Path(args.keep).resolve() if args.keep else None
     if keep is not None and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
         raise InputError(f"--keep {keep}: exists and is not an empty directory (nothing was captured)")
-    view = load_view(args)
+    view = view if view is not None else load_view(args)
     exp = explain(view, args.src, args.dst, namespace=args.namespace, port=args.port, protocol=args.protocol,
                   method=args.method or "GET", path=args.path or "/", headers=_headers(args))
     plan = plan_pair(view, args.src, args.dst, args.namespace, args.port)
@@ -219,16 +286,21 @@ def _live(args: argparse.Namespace, work_dir: str) -> tuple[dict, bool]:
     opts = LiveOptions(request=args.request, wait=args.wait, duration=args.duration, image=image,
                        start_timeout=args.start_timeout, interface=args.interface, bpf=args.filter)
     work = Path(work_dir)
-    status = Status()
+    status = Status() if progress is None else None
 
-    def confirm(creates) -> None:  # type: ignore[no-untyped-def]
-        if not args.yes:
-            with status.paused():
-                consent(creates, image)
+    def ask(creates) -> None:  # type: ignore[no-untyped-def]
+        if args.yes:
+            return
+        if confirm is not None:
+            confirm(creates)
+            return
+        with status.paused():  # type: ignore[union-attr]
+            consent(creates, image)
 
+    say = progress or status.update  # type: ignore[union-attr]
     try:
-        live = record_live(api, plan, exp, opts, work, confirm=confirm, progress=status.update)
-        status.update("decoding the captures and correlating")
+        live = record_live(api, plan, exp, opts, work, confirm=ask, progress=say)
+        say("decoding the captures and correlating")
         rec = load_recording(work)
         body = build_trace(exp, rec.captures, rec.events, log_sources=log_roles(list(rec.log_files), exp),
                            client=live.client, artifacts=artifacts_of(rec, str(keep) if keep else ""),
@@ -239,5 +311,6 @@ def _live(args: argparse.Namespace, work_dir: str) -> tuple[dict, bool]:
         if keep is not None:
             save_trace(keep, rec, doc)
     finally:
-        status.close()
+        if status is not None:
+            status.close()
     return doc, live.interrupted

@@ -67,4 +67,12 @@ def run(args: argparse.Namespace) -> int:
         hint = f"snapshot {args.snapshot}"
     else:
         hint = f"live cluster (context {args.context})" if args.context else "live cluster (current context)"
-    return run_app(lambda: load_view(args), hint, getattr(args, "namespace", None))
+    from ambientctl.cli.commands.trace import demo_tracer, live_tracer
+
+    if args.demo:
+        tracer = demo_tracer(args.demo)
+    elif args.snapshot:
+        tracer = None  # a snapshot has no packets or logs: trace falls back to explain
+    else:
+        tracer = live_tracer(args)
+    return run_app(lambda: load_view(args), hint, getattr(args, "namespace", None), tracer=tracer)

@@ -25,6 +25,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("enter  d", "describe the pod"),
         ("space", "mark the pod as SRC, then another as DST (again: unmark)"),
         ("t  x", "explain SRC → DST (or SRC → the pod under the cursor)"),
+        ("T", "trace SRC → DST: live (attach, capture, curl, logs) or the demo's recording; asks before attaching"),
         ("/", "filter by name, node, IP, mode or waypoint; enter keeps it, esc clears it"),
         ("n", "go to the namespace list (enter comes back)"),
         ("0", "all namespaces"),
@@ -32,6 +33,10 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     ("Describe", [
         ("s  D", "mark this pod as SRC / DST"),
         ("↑ ↓  j k  pgup pgdn", "scroll"),
+    ]),
+    ("Trace", [
+        ("/", "filter the packets"),
+        ("tab", "next pane (hops, packets, evidence)"),
     ]),
     ("Explain", [
         ("p  P", "next / previous way to address DST (service port, pod IP)"),

@@ -22,10 +22,10 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from ambientctl.trace.packets import PacketRow
 from ambientctl.tui.widgets.hops import LABEL, HopDiagram
+from ambientctl.tui.widgets.packets import PacketTable
 
 STATUS_STYLE = {"denied here": "bold red", "seen": "green", "not reached": "dim", "nothing seen": "yellow",
                 "no evidence": "dim", "skipped": "yellow", "seen (not predicted)": "yellow"}
-PACKET_COLUMNS = ("no.", "time", "source", "destination", "proto", "len", "info")
 
 
 @dataclass
@@ -198,7 +198,7 @@ class TraceScreen(Screen):
         with Horizontal(id="trace-panes"):
             with Vertical(id="trace-left"):
                 yield DataTable(id="hop-table", cursor_type="row", zebra_stripes=False)
-                yield DataTable(id="packets", cursor_type="row")
+                yield PacketTable(id="packets")
             yield VerticalScroll(Static("", id="evidence-text"), id="trace-evidence")
         yield Input(placeholder="filter packets (address, port, flag, hbone …)", id="packet-filter")
         yield Footer()
@@ -214,8 +214,7 @@ class TraceScreen(Screen):
         hops.add_columns("#", "hop", "name", "predicted", "observed", "evidence")
         for cells in hop_cells(self.doc):
             hops.add_row(*cells[:4], Text(cells[4], STATUS_STYLE.get(cells[4], "dim")), cells[5])
-        packets = self.query_one("#packets", DataTable)
-        packets.add_columns(*PACKET_COLUMNS)
+        packets = self.query_one("#packets", PacketTable)
         packets.border_title = "packets: loading…" if self.pcaps else "packets: no capture"
         self.query_one("#trace-evidence").border_title = "evidence"
         self.query_one("#packet-filter").display = False
@@ -253,20 +252,22 @@ class TraceScreen(Screen):
         self.post_message(PacketsLoaded([], done=True))
 
     def on_packets_loaded(self, msg: PacketsLoaded) -> None:
-        table = self.query_one("#packets", DataTable)
+        table = self.query_one("#packets", PacketTable)
         if msg.error:
             self.notify(msg.error, severity="error")
         if msg.rows:
-            t0 = self.rows[0].time if self.rows else msg.rows[0].time
+            first = not self.rows
             self.rows.extend(msg.rows)
-            if not self.needle:
-                table.add_rows(r.cells(t0) for r in msg.rows)
+            if first and not self.needle:
+                table.set_rows(self.rows, t0=self.rows[0].time)
+            elif not self.needle:
+                table.grow()
         if msg.done:
             self.loaded = True
         self._title()
 
     def _title(self) -> None:
-        table = self.query_one("#packets", DataTable)
+        table = self.query_one("#packets", PacketTable)
         state = "" if self.loaded else " (loading…)"
         shown = f"{table.row_count} of {len(self.rows)}" if self.needle else f"{len(self.rows)}"
         table.border_title = f"packets: {shown}{state}" + (f" · filter {self.needle!r}" if self.needle else "")
@@ -279,7 +280,7 @@ class TraceScreen(Screen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.needle = event.value.strip().lower()
         event.input.display = False
-        self.query_one("#packets", DataTable).focus()
+        self.query_one("#packets", PacketTable).focus()
         self.filter_packets(self.needle, list(self.rows))
 
     @work(thread=True, exclusive=True, group="filter")
@@ -291,10 +292,8 @@ class TraceScreen(Screen):
     def on_packets_filtered(self, msg: PacketsFiltered) -> None:
         if msg.needle != self.needle:
             return
-        table = self.query_one("#packets", DataTable)
-        table.clear()
-        t0 = self.rows[0].time if self.rows else 0.0
-        table.add_rows(r.cells(t0) for r in msg.rows)
+        table = self.query_one("#packets", PacketTable)
+        table.set_rows(msg.rows if msg.needle else self.rows, t0=self.rows[0].time if self.rows else 0.0)
         self._title()
 
     def action_back(self) -> None:
