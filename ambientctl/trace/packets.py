@@ -7,15 +7,17 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 LINK_ETHERNET, LINK_RAW, LINK_RAW_ALT, LINK_SLL, LINK_SLL2 = 1, 101, 12, 113, 276
 TCP_FLAGS = "FSRPAUEC"
 FLAG_WORDS = {"F": "fin", "S": "syn", "R": "rst", "P": "psh", "A": "ack", "U": "urg", "E": "ece", "C": "cwr"}
 
 
-@dataclass(frozen=True, slots=True)
-class PacketRow:
+class PacketRow(NamedTuple):
+    """A tuple, not a class instance: the collector stops tracking tuples of plain values, so a million rows
+    do not make every full collection (and the UI with it) pause for a walk over them."""
+
     capture: str
     number: int
     time: float

@@ -181,7 +181,7 @@ class HomeScreen(Screen):
         if missing:
             self.count_findings(msg.ns, missing)
 
-    @work(thread=True, exclusive=True, group="findings")
+    @work(thread=True, exclusive=True, group="findings", description="count findings")  # not repr(5,000 keys)
     def count_findings(self, namespace: str, keys: list[str]) -> None:
         from textual.worker import get_current_worker
 

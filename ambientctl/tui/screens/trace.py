@@ -241,12 +241,18 @@ class TraceScreen(Screen):
     # -- packets ---------------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="packets")
     def load_packets(self) -> None:
+        import gc
+
         from ambientctl.trace.packets import iter_packet_rows
 
         for a in self.pcaps:
             try:
-                for batch in iter_packet_rows(str(self.base / a["file"]), a.get("leg") or a["file"]):
+                for n, batch in enumerate(iter_packet_rows(str(self.base / a["file"]), a.get("leg") or a["file"])):
                     self.post_message(PacketsLoaded(batch))
+                    if n % 20 == 19:
+                        # rows live as long as the screen: out of the collector's young generations, or every
+                        # older-generation collection walks all of them while the UI waits (230 ms at 1M packets)
+                        gc.freeze()
             except Exception as e:  # a damaged or missing capture: say which, keep the others
                 self.post_message(PacketsLoaded([], error=f"{a['file']}: {e}"))
         self.post_message(PacketsLoaded([], done=True))
@@ -283,7 +289,8 @@ class TraceScreen(Screen):
         self.query_one("#packets", PacketTable).focus()
         self.filter_packets(self.needle, list(self.rows))
 
-    @work(thread=True, exclusive=True, group="filter")
+    # description given: Textual would otherwise describe the worker by repr() of its arguments — a million rows
+    @work(thread=True, exclusive=True, group="filter", description="filter packets")
     def filter_packets(self, needle: str, rows: list[PacketRow]) -> None:
         terms = needle.split()
         picked = [r for r in rows if all(t in r.text() for t in terms)] if terms else rows
