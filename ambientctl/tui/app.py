@@ -63,20 +63,23 @@ class AmbientApp(App):
 
     @work(thread=True, exclusive=True, group="load")
     def load_view(self) -> None:
+        import gc
+
         from ambientctl.errors import AmbientctlError
 
+        # The model is long-lived and acyclic in practice: no collections while it is built (each would walk the
+        # growing model while the UI waits), then out of the collector's way for good (gc.freeze), so later full
+        # collections do not walk 5,000 pods either.
+        gc.disable()
         try:
             view = self._load()
             rows = namespace_rows(view)
-            import gc
-
-            # The model is long-lived and acyclic in practice: keep the collector from walking it again on every
-            # full collection (with 5,000 pods that walk was the longest pause of the UI).
-            gc.collect()
-            gc.freeze()
         except AmbientctlError as e:
             self.home.post_message(LoadFailed(str(e)))
             return
+        finally:
+            gc.freeze()
+            gc.enable()
         self.view = view
         self.home.post_message(ViewLoaded(view, rows))
 
