@@ -114,3 +114,25 @@ def test_without_a_terminal_ambientctl_prints_help():
     r = subprocess.run([AMBIENTCTL, "ui", "--demo"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert r.returncode == 2 and r.stderr.strip() == ("ambientctl: the interactive app needs a terminal; use "
                                                       "describe/explain with -o json in scripts")
+
+
+def test_mark_and_trace_a_recorded_pair_then_walk_the_packets(tmux):
+    """The seeds' L4 deny from home: notsleep and productpage marked with space, T opens the recording's trace;
+    Tab moves to the packet list, where End reaches the last packet (not a sideways scroll)."""
+    tmux.start(f"{AMBIENTCTL} --demo bookinfo-l4; sleep 30")
+    tmux.wait_for("pods(default)[8]")
+    tmux.keys("j")  # details -> notsleep
+    tmux.keys("Space")
+    tmux.wait_for("SRC notsleep-c5589665d8-9jcqj")
+    tmux.keys("Space")  # the cursor moved on to productpage
+    tmux.wait_for("DST default/productpage-v1-5586c4d4ff-z8jbb")
+    tmux.keys("T")
+    shown = tmux.wait_for("packets: 18")
+    assert "DENY" in shown and "denied by the destination ztunnel" in shown
+    tmux.keys("Tab")  # hops -> packets
+    time.sleep(0.3)
+    tmux.keys("End")
+    shown = tmux.wait_for("\n│18 ")  # the last packet's row is on screen, above the scrollbar
+    assert "no." in shown and "capture" in shown
+    tmux.keys("Escape")
+    tmux.wait_for("pods(default)[8]")

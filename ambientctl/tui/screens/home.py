@@ -28,13 +28,14 @@ FILL_CHUNK = 100  # rows added to the table per turn of the event loop (~0.2 ms 
 
 
 class VimTable(DataTable):
-    """A row-cursor DataTable with the j/k/g/G keys k9s users reach for."""
+    """A row-cursor DataTable with the j/k/g/G keys k9s users reach for; home/end go to the first/last row
+    (DataTable's own end scrolls to the last column, which in a terminal looks like the table slid sideways)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
-        Binding("g", "scroll_top", "Top", show=False),
-        Binding("G", "scroll_bottom", "Bottom", show=False),
+        Binding("g,home", "scroll_top", "Top", show=False),
+        Binding("G,end", "scroll_bottom", "Bottom", show=False),
     ]
 
 

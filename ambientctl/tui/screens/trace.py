@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from ambientctl.trace.packets import PacketRow
+from ambientctl.tui.screens.home import VimTable
 from ambientctl.tui.widgets.hops import LABEL, HopDiagram
 from ambientctl.tui.widgets.packets import PacketTable
 
@@ -176,7 +177,8 @@ class TraceScreen(Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("slash", "filter", "Filter packets", key_display="/"),
-        Binding("tab", "focus_next", "Next pane", show=False),
+        Binding("tab", "app.focus_next", "Next pane", show=False),
+        Binding("shift+tab", "app.focus_previous", "Previous pane", show=False),
     ]
 
     def __init__(self, doc: dict[str, Any], base: str | None = None) -> None:
@@ -197,7 +199,7 @@ class TraceScreen(Screen):
             yield HopDiagram(id="hops")
         with Horizontal(id="trace-panes"):
             with Vertical(id="trace-left"):
-                yield DataTable(id="hop-table", cursor_type="row", zebra_stripes=False)
+                yield VimTable(id="hop-table", cursor_type="row", zebra_stripes=False)
                 yield PacketTable(id="packets")
             yield VerticalScroll(Static("", id="evidence-text"), id="trace-evidence")
         yield Input(placeholder="filter packets (address, port, flag, hbone …)", id="packet-filter")

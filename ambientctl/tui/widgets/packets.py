@@ -97,7 +97,7 @@ class PacketTable(ScrollView, can_focus=True):
 
     def _show_cursor(self) -> None:
         top = self.scroll_offset.y
-        visible = max(self.size.height - 1, 1)
+        visible = max(self.scrollable_content_region.height - 1, 1)  # minus the header (and any scrollbar)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False)
         elif self.cursor >= top + visible:
@@ -109,7 +109,7 @@ class PacketTable(ScrollView, can_focus=True):
             self._show_cursor()
 
     def action_page(self, direction: int) -> None:
-        self.action_move(direction * max(self.size.height - 2, 1))
+        self.action_move(direction * max(self.scrollable_content_region.height - 2, 1))
 
     def action_jump(self, where: int) -> None:
         if self.rows:
