@@ -91,11 +91,18 @@ def _short(pod: o.Pod, key: str) -> str:
     return name if ns == pod.meta.namespace else key
 
 
+def describe(view: MeshView, pod: o.Pod) -> dict[str, Any]:
+    """The PodDescription body as `describe pod` makes it: the engine's findings plus the findings plugins'."""
+    from ambientctl.explain.pod import describe_pod
+    from ambientctl.plugins import registry
+    from ambientctl.plugins.findings import add_plugin_findings
+
+    return add_plugin_findings(view, pod, describe_pod(view, pod), registry())
+
+
 def findings_of(view: MeshView, pod: o.Pod) -> tuple[int, str]:
     """(number of findings, worst severity or "") — the full describe, as `describe pod` computes it."""
-    from ambientctl.explain.pod import describe_pod
-
-    found = describe_pod(view, pod)["findings"]
+    found = describe(view, pod)["findings"]
     order = ("error", "warning", "info")
     worst = min((f["severity"] for f in found), key=lambda s: order.index(s) if s in order else 3, default="")
     return len(found), worst

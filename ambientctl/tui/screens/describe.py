@@ -57,7 +57,7 @@ class DescribeScreen(Screen):
     @work(thread=True, exclusive=True, group="describe")
     def describe(self) -> None:
         from ambientctl.errors import AmbientctlError
-        from ambientctl.explain.pod import describe_pod
+        from ambientctl.tui.facts import describe
 
         view = self.app.view
         pod = next((p for p in view.cluster.pods if p.meta.key == self.pod_key), None)
@@ -65,7 +65,7 @@ class DescribeScreen(Screen):
             self.post_message(DescriptionReady(self.pod_key, None, f"pod {self.pod_key} is not in the cluster state"))
             return
         try:
-            doc = describe_pod(view, pod)
+            doc = describe(view, pod)
         except AmbientctlError as e:
             self.post_message(DescriptionReady(self.pod_key, None, str(e)))
             return

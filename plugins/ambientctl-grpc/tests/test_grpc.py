@@ -123,3 +123,41 @@ def test_finding_for_grpc_service_without_waypoint(tmp_path, capsys):  # type: i
     assert "shop/echo" in f["message"] and "50051 (grpc-echo)" in f["message"] and "8080" not in f["message"]
     assert main(["describe", "pod", "echo-7d9f", "-n", "shop", "--snapshot", str(snap)]) == 0
     assert "grpc/grpc-without-waypoint" in capsys.readouterr().out
+
+
+def test_the_interactive_app_counts_and_shows_the_plugin_finding(tmp_path):  # type: ignore[no-untyped-def]
+    """The home screen's FINDINGS column and the describe screen go through the same plugins as `describe pod`."""
+    import asyncio
+
+    from ambientctl.mesh import MeshView
+    from ambientctl.sources.files import load_snapshot
+    from ambientctl.tui.app import AmbientApp
+    from ambientctl.tui.facts import findings_of
+
+    snap = tmp_path / "snap.yaml"
+    snap.write_text(SNAPSHOT)
+    view = MeshView(load_snapshot(snap))
+    pod = next(p for p in view.cluster.pods if p.meta.name == "echo-7d9f")
+    count, _worst = findings_of(view, pod)
+    assert count >= 1
+
+    async def main() -> None:
+        app = AmbientApp(lambda: view, "snapshot", namespace="shop")
+        async with app.run_test(size=(130, 40)) as pilot:
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if "shop/echo-7d9f" in app.home.findings:
+                    break
+            assert app.home.findings["shop/echo-7d9f"][0] == count
+            app.describe("shop/echo-7d9f")
+
+            def shown() -> bool:
+                return any("grpc-without-waypoint" in str(getattr(s, "content", "")) for s in app.screen.query("Static"))
+
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if shown():
+                    break
+            assert shown()
+
+    asyncio.run(main())
