@@ -95,12 +95,16 @@ class AmbientApp(App):
     def describe(self, pod_key: str) -> None:
         self.push_screen(DescribeScreen(pod_key))
 
+    def _pod(self, key: str) -> Any:
+        """The pod of `key` in the loaded state, or None (said in a notification)."""
+        pod = next((p for p in self.view.cluster.pods if p.meta.key == key), None) if self.view else None
+        if pod is None and self.view is not None:
+            self.notify(f"pod {key} is not in the cluster state", severity="error")
+        return pod
+
     def explain_pair(self, src_key: str, dst_key: str, replace: bool = False) -> None:
-        if self.view is None:
-            return
-        dst = next((p for p in self.view.cluster.pods if p.meta.key == dst_key), None)
-        if dst is None:
-            self.notify(f"pod {dst_key} is not in the cluster state", severity="error")
+        dst = self._pod(dst_key)
+        if dst is None or self.view is None:
             return
         screen = ExplainScreen(src_key, dst_key, explain_targets(self.view, dst))
         if replace:
@@ -111,11 +115,8 @@ class AmbientApp(App):
     def trace_pair(self, src_key: str, dst_key: str) -> None:
         """Trace SRC → DST with the tracer (in a thread: a live trace attaches containers and captures for
         seconds); the trace screen opens when it is done. Without a tracer, explain instead."""
-        if self.view is None:
-            return
-        dst = next((p for p in self.view.cluster.pods if p.meta.key == dst_key), None)
-        if dst is None:
-            self.notify(f"pod {dst_key} is not in the cluster state", severity="error")
+        dst = self._pod(dst_key)
+        if dst is None or self.view is None:
             return
         if self._tracer is None:
             self.notify("trace needs packets and logs: a live cluster, or a demo with recordings (ambientctl "

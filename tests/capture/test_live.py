@@ -70,12 +70,35 @@ def fresh_namespace(kube):  # type: ignore[no-untyped-def]
         kube.core.delete_namespace(ns)
 
 
-def _poke_loopback(port: int, stop: threading.Event) -> None:
-    """TCP connections to a loopback listener until told to stop: something for tcpdump -i lo to see."""
-    while not stop.is_set():
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
-            c.sendall(b"ambientctl-live-capture")
-        time.sleep(0.05)
+@contextlib.contextmanager
+def loopback_traffic():  # type: ignore[no-untyped-def]
+    """A loopback listener and a client connecting to it every 50 ms until the block ends: something for
+    tcpdump -i lo to see (kwok runs the exec'd tcpdump on this host). Yields the listener's port."""
+    stop = threading.Event()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        listener.settimeout(0.2)
+
+        def serve() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(OSError):
+                    listener.accept()[0].close()
+
+        def poke() -> None:
+            while not stop.is_set():
+                with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
+                    c.sendall(b"ambientctl-live-capture")
+                time.sleep(0.05)
+
+        threads = [threading.Thread(target=serve, daemon=True), threading.Thread(target=poke, daemon=True)]
+        for t in threads:
+            t.start()
+        try:
+            yield port
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
 
 
 def test_patch_adds_the_container_runs_it_and_streams_a_pcap(kube, running_pod: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -95,32 +118,13 @@ def test_patch_adds_the_container_runs_it_and_streams_a_pcap(kube, running_pod: 
     seen: list[str] = []
     at.wait_running(kube, a, timeout=30, poll=0.3, progress=seen.append)
 
-    stop = threading.Event()
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        port = listener.getsockname()[1]
-        listener.settimeout(0.2)
-
-        def serve() -> None:
-            while not stop.is_set():
-                with contextlib.suppress(OSError):
-                    listener.accept()[0].close()
-
-        threads = [threading.Thread(target=serve, daemon=True),
-                   threading.Thread(target=_poke_loopback, args=(port, stop), daemon=True)]
-        try:
-            src = kube.exec_stream("default", running_pod, a.container,
-                                   tcpdump_command("lo", f"tcp port {port}", duration=10, count=12))
-            for t in threads:
-                t.start()
-            pcap = tmp_path / "live.pcap"
-            with pcap.open("wb") as out:
-                state = StreamState("live", PcapStreamWriter(out))
-                pump(src, state, threading.Event(), stderr_of=src.stderr_text)
-        finally:
-            stop.set()
-            for t in threads:
-                if t.is_alive() or t.ident:
-                    t.join()
+    with loopback_traffic() as port:
+        src = kube.exec_stream("default", running_pod, a.container,
+                               tcpdump_command("lo", f"tcp port {port}", duration=10, count=12))
+        pcap = tmp_path / "live.pcap"
+        with pcap.open("wb") as out:
+            state = StreamState("live", PcapStreamWriter(out))
+            pump(src, state, threading.Event(), stderr_of=src.stderr_text)
     assert not state.error, state.error
     assert state.writer.packets == 12
     assert state.remote_pid is not None  # the shell's PID came back on stderr through the exec stream
@@ -171,29 +175,11 @@ def test_capture_command_end_to_end(kube, kube_cluster, running_pod: str, tmp_pa
 
     from ambientctl.cli.main import main
 
-    stop = threading.Event()
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        port = listener.getsockname()[1]
-        listener.settimeout(0.2)
-
-        def serve() -> None:
-            while not stop.is_set():
-                with contextlib.suppress(OSError):
-                    listener.accept()[0].close()
-
-        threads = [threading.Thread(target=serve, daemon=True),
-                   threading.Thread(target=_poke_loopback, args=(port, stop), daemon=True)]
-        for t in threads:
-            t.start()
-        out = tmp_path / "web.pcap"
-        try:
-            code = main(["capture", f"pod/{running_pod}", "-n", "default", "--kubeconfig", str(kube_cluster.kubeconfig),
-                         "--yes", "-i", "lo", "-f", f"tcp port {port}", "-c", "8", "--duration", "20",
-                         "-w", str(out), "-o", "json"])
-        finally:
-            stop.set()
-            for t in threads:
-                t.join()
+    out = tmp_path / "web.pcap"
+    with loopback_traffic() as port:
+        code = main(["capture", f"pod/{running_pod}", "-n", "default", "--kubeconfig", str(kube_cluster.kubeconfig),
+                     "--yes", "-i", "lo", "-f", f"tcp port {port}", "-c", "8", "--duration", "20",
+                     "-w", str(out), "-o", "json"])
     res = capsys.readouterr()
     assert code == 0, res.err
     doc = json.loads(res.out)
