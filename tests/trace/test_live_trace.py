@@ -138,7 +138,9 @@ def test_ctrl_c_while_waiting_reports_and_keeps_a_usable_trace(kube_cluster, tmp
     p = subprocess.Popen([sys.executable, "-m", "ambientctl", "trace", "sleep", "productpage:9080", "--kubeconfig",
                           str(kube_cluster.kubeconfig), "--yes", "--wait", "-i", "lo", "-f", bpf,
                           "--duration", "60", "--keep", str(keep), "-o", "json"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
+                         # a CI job started in the background inherits SIGINT ignored, and Python keeps it so
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         # kwok runs the exec'd tcpdumps on this host: once they run, the capture phase has begun
         deadline = time.monotonic() + 60
