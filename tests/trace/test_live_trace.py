@@ -162,3 +162,23 @@ def test_ctrl_c_while_waiting_reports_and_keeps_a_usable_trace(kube_cluster, tmp
     reopened = subprocess.run([sys.executable, "-m", "ambientctl", "trace", "--from", str(keep), "-o", "json"],
                               capture_output=True, env=env, timeout=60)
     assert reopened.returncode == 0 and json.loads(reopened.stdout) == doc
+
+
+def test_capture_containers_refused_by_pod_security_still_give_a_report(kube_cluster, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Pod Security 'restricted' on the namespace: netshoot with NET_RAW is refused before anything is patched;
+    the trace still reports — the prediction, the proxies' logs — and says what is missing and why."""
+    kc = str(kube_cluster.kubeconfig)
+    kube_cluster.kubectl("label", "namespace", "default", "pod-security.kubernetes.io/enforce=restricted",
+                         "--overwrite")
+    try:
+        code, out, err = _run(["trace", "sleep", "productpage:9080", "--kubeconfig", kc, "--yes", "--duration", "5",
+                               "-o", "json"], capsys)
+    finally:
+        kube_cluster.kubectl("label", "namespace", "default", "pod-security.kubernetes.io/enforce-")
+    assert code == 0, err
+    doc = json.loads(out)
+    missing = doc["missing"]
+    assert any(m.startswith("no capture container in default/sleep-") and "restricted" in m for m in missing), missing
+    assert any(m.startswith("the request was not sent") for m in missing), missing
+    assert doc["explanation"]["verdict"] == "allow" and doc["observed"]["verdict"] == "unknown"
+    assert any(f["kind"] == "log" and f["source"].startswith("ztunnel-") for f in doc["artifacts"]["files"])
