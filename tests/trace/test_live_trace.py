@@ -171,14 +171,16 @@ def test_capture_containers_refused_by_pod_security_still_give_a_report(kube_clu
     kube_cluster.kubectl("label", "namespace", "default", "pod-security.kubernetes.io/enforce=restricted",
                          "--overwrite")
     try:
-        code, out, err = _run(["trace", "sleep", "productpage:9080", "--kubeconfig", kc, "--yes", "--duration", "5",
+        # notsleep and ratings: pods no other test attaches to (a container already there is reused, no check)
+        code, out, err = _run(["trace", "notsleep", "ratings:9080", "--kubeconfig", kc, "--yes", "--duration", "5",
                                "-o", "json"], capsys)
     finally:
         kube_cluster.kubectl("label", "namespace", "default", "pod-security.kubernetes.io/enforce-")
     assert code == 0, err
     doc = json.loads(out)
     missing = doc["missing"]
-    assert any(m.startswith("no capture container in default/sleep-") and "restricted" in m for m in missing), missing
+    assert any(m.startswith("no capture container in default/notsleep-") and "restricted" in m for m in missing), \
+        missing
     assert any(m.startswith("the request was not sent") for m in missing), missing
     assert doc["explanation"]["verdict"] == "allow" and doc["observed"]["verdict"] == "unknown"
     assert any(f["kind"] == "log" and f["source"].startswith("ztunnel-") for f in doc["artifacts"]["files"])
