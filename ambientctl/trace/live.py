@@ -125,6 +125,10 @@ def record_live(api: Any, plan: CapturePlan, explanation: dict[str, Any], opts: 
             stop.set()
         else:
             progress(f"capturing for {opts.duration:g}s: make your request now (Ctrl-C ends it early)")
+            if runs.thread is None:  # nothing to capture with, but the proxies' logs still cover the window
+                deadline = time.monotonic() + opts.duration
+                while time.monotonic() < deadline:
+                    time.sleep(0.2)
         runs.join()
     except KeyboardInterrupt:
         out.interrupted = True
