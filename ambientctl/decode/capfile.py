@@ -106,17 +106,19 @@ class CaptureReader:
             number = 0
             limit = max(snaplen, 262144) if snaplen else MAX_RECORD
             limit = min(max(limit, 65535), MAX_RECORD)
+            blen = 0  # len(buf), kept up to date: it is read twice per record
             while True:
-                if len(buf) - pos < 16:
+                if blen - pos < 16:
                     buf = buf[pos:] + f.read(CHUNK)
+                    blen = len(buf)
                     base += pos
                     pos = 0
-                    self.bytes_read = base + len(buf)
-                    if len(buf) < 16:
+                    self.bytes_read = base + blen
+                    if blen < 16:
                         if buf:
                             self.warn(
                                 f"truncated record header at byte {base} (record {number + 1}: "
-                                f"{len(buf)} of 16 bytes)"
+                                f"{blen} of 16 bytes)"
                             )
                         break
                 sec, frac, incl, orig = unpack_hdr(buf, pos)
@@ -127,13 +129,14 @@ class CaptureReader:
                     )
                     break
                 end = pos + 16 + incl
-                if end > len(buf):
+                if end > blen:
                     buf = buf[pos:] + f.read(max(CHUNK, incl + 16))
+                    blen = len(buf)
                     base += pos
                     pos = 0
-                    self.bytes_read = base + len(buf)
+                    self.bytes_read = base + blen
                     end = 16 + incl
-                    if end > len(buf):
+                    if end > blen:
                         self.warn(
                             f"truncated record at byte {base} (record {number + 1}: {len(buf) - 16} of {incl} "
                             f"bytes)"

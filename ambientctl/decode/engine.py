@@ -444,6 +444,7 @@ class Decoder:
         self.conns.append(conn)
         ent = (conn, sender_is_client)
         self.table[key] = ent
+        self.table[rkey] = (conn, not sender_is_client)  # the reply finds its flow without coming back here
         return ent
 
     def _control(self, ent: tuple[_Conn, bool], key: bytes, flags: int, seq: int, ts: float):
