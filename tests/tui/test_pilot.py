@@ -266,3 +266,25 @@ def test_command_palette_describe_and_switch_namespace():
         assert isinstance(app.screen, DescribeScreen) and app.screen.pod_key.startswith("istio-system/istiod-")
 
     run(scenario)
+
+
+def test_long_namespace_names_are_not_cut(tmp_path):  # type: ignore[no-untyped-def]
+    """The namespace pane widens to the longest name (up to 40 columns): a tmux look found them truncated."""
+    from ambientctl.mesh import MeshView
+    from ambientctl.sources.files import load_snapshot
+    from tests.tui.tuikit import make_app
+
+    name = "payments-settlement-batch-prod"  # 30 characters
+    (tmp_path / "s.yaml").write_text(
+        f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {{istio.io/dataplane-mode: ambient}}}}\n"
+        "---\napiVersion: v1\nkind: Pod\n"
+        f"metadata: {{name: api-1, namespace: {name}}}\nspec: {{containers: [{{name: a, image: b}}]}}\n"
+        "status: {phase: Running, podIP: 10.0.0.9}\n")
+    app = make_app(load=lambda: MeshView(load_snapshot(tmp_path / "s.yaml")))
+
+    async def scenario(pilot):  # type: ignore[no-untyped-def]
+        table = app.home.query_one("#namespaces", DataTable)
+        assert next(iter(table.columns.values())).width == len(name)
+        assert any(name in table.render_line(y).text for y in range(4))  # the whole name is drawn
+
+    run(scenario, app)

@@ -24,6 +24,8 @@ SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "": 
 POD_COLUMNS = (("name", "NAME", None), ("mode", "MODE", None), ("findings", "FINDINGS", 8),
                ("ztunnel", "ZTUNNEL", None), ("waypoint", "WAYPOINT", None), ("ip", "IP", None), ("node", "NODE", None))
 BATCH_SECONDS = 0.25  # findings: post what is counted at most this often (each batch repaints the table)
+NS_MIN_WIDTH, NS_MAX_WIDTH = 15, 40  # the NAMESPACE column
+NS_PANE_EXTRA = 19  # AMB, WP and PODS columns, padding and borders beside it
 FILL_CHUNK = 100  # rows added to the table per turn of the event loop (~0.2 ms each in DataTable)
 
 
@@ -102,12 +104,19 @@ class HomeScreen(Screen):
         yield Static("", id="marks")
         yield Footer()
 
-    def on_mount(self) -> None:
+    def _namespace_columns(self, width: int) -> None:
         ns = self.query_one("#namespaces", DataTable)
-        ns.add_column("NAMESPACE", key="name", width=15)
+        ns.clear(columns=True)
+        ns.add_column("NAMESPACE", key="name", width=width)
         ns.add_column("AMB", key="ambient")
         ns.add_column("WP", key="waypoints")
         ns.add_column("PODS", key="pods")
+        # the pane follows the longest name (up to 40 columns), so names are not cut
+        self.query_one("#ns-pane").styles.width = width + NS_PANE_EXTRA
+
+    def on_mount(self) -> None:
+        self._namespace_columns(NS_MIN_WIDTH)
+        ns = self.query_one("#namespaces", DataTable)
         ns.border_title = "namespaces"
         pods = self.query_one("#pods", DataTable)
         for key, label, width in POD_COLUMNS:
@@ -121,8 +130,9 @@ class HomeScreen(Screen):
     # -- loading -----------------------------------------------------------------------------------------
     def on_view_loaded(self, msg: ViewLoaded) -> None:
         self._update_info()
+        longest = max((len(r.name) for r in msg.namespaces if r.name != ALL_NAMESPACES), default=0)
+        self._namespace_columns(min(max(NS_MIN_WIDTH, longest), NS_MAX_WIDTH))
         ns = self.query_one("#namespaces", DataTable)
-        ns.clear()
         for r in msg.namespaces:
             ns.add_row(*self._ns_cells(r), key=r.name)
         start = self.app.start_namespace
