@@ -19,6 +19,7 @@ import yaml
 
 from ambientctl.errors import InputError
 from ambientctl.model import Cluster, parse_object
+from ambientctl.sources import jsonlist
 from ambientctl.sources.ztunnel_state import cluster_from_ztunnel_state, looks_like_ztunnel_state
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -119,7 +120,7 @@ def decode_documents(data: bytes, name: str) -> Iterator[tuple[str, Any]]:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
-            doc = json.loads(text)
+            doc = jsonlist.loads(text)
         except json.JSONDecodeError as e:
             raise InputError(f"{name}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
         if isinstance(doc, list):

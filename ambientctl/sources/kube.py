@@ -20,6 +20,7 @@ from typing import Any
 
 from ambientctl.errors import InputError, UsageError
 from ambientctl.model import Cluster, parse_object
+from ambientctl.sources import jsonlist
 
 MESH_CONFIG_NAMESPACE = "istio-system"
 
@@ -172,7 +173,7 @@ def read_live(context: str | None = None, kubeconfig: str | None = None, request
             raise InputError(f"cannot reach the API server {server} (context {ctx}): "
                              f"{' '.join(str(e.reason).split())[:200]}") from None
         try:
-            return json.loads(r.data)
+            return jsonlist.loads(r.data.decode("utf-8"))
         except ValueError:
             raise InputError(f"API server {server}: the {what} list is not JSON") from None
 
