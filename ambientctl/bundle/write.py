@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ambientctl.bundle import KIND, MANIFEST, SNAPSHOT_DIR
+from ambientctl.bundle import KIND, MANIFEST
 from ambientctl.bundle.redact import looks_like_keylog, redact_doc, redact_text
 from ambientctl.errors import InputError
 
@@ -136,7 +136,3 @@ def read_manifest(data: bytes, where: str) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("kind") != KIND:
         raise InputError(f"{where}: {MANIFEST} is not an ambientctl {KIND}")
     return doc
-
-
-def is_snapshot_member(name: str) -> bool:
-    return name.startswith(SNAPSHOT_DIR)
