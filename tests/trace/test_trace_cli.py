@@ -141,3 +141,12 @@ def test_a_capture_that_cannot_be_decoded_is_missing_evidence_not_a_crash(tmp_pa
     body = build_trace(exp, rec.captures, rec.events, missing=missing_of(rec))
     assert body["observed"]["verdict"] == "deny"  # the ztunnel logs still tell it
     assert any(m.startswith("capture client-hbone.pcap:") for m in body["missing"])
+
+
+def test_the_apps_live_tracer_uses_the_trace_commands_defaults():
+    """The interactive app has no command line for trace's options: it must use what the parser defaults to."""
+    from ambientctl.cli.commands.trace import TRACE_DEFAULTS
+    from ambientctl.cli.main import build_parser
+
+    args = vars(build_parser().parse_args(["trace", "a", "b"]))
+    assert {k: args[k] for k in TRACE_DEFAULTS} == TRACE_DEFAULTS
