@@ -262,10 +262,25 @@ def plan(view: MeshView, src: Party, dst_pod: o.Pod | None, dst_ip: str, dst_por
         checks[0].deny_after = "bypassed waypoint"
         warnings.append(f"{dst_pod.meta.key} has waypoint {legacy_wp.key}, but this client sends HBONE directly: "
                         f"Istio {v} ztunnel rejects it with 401 'bypassed waypoint'")
-    if addressed_service and src.mode == "sidecar" and view.service_waypoint(service).waypoint:
-        warnings.append(f"the client has a sidecar: sidecars do not use waypoints, so waypoint "
-                        f"{view.service_waypoint(service).waypoint.key} and its L7 policies are bypassed "
-                        "(istio#51445)")
+    if src.role == "gateway" and v.current:
+        reasons.append(f"the gateway's Envoy sends HBONE straight to {dst_pod.meta.key}: the destination ztunnel "
+                       f"sees the gateway's identity {src.identity}")
+        skipped = view.service_waypoint(service).waypoint if addressed_service else None
+        if skipped is not None:
+            warnings.append(f"ingress gateway {src.namespace}/{src.name} skips waypoint {skipped.key} of "
+                            f"{service.meta.key}: its L7 policies and routes do not apply to ingress traffic "
+                            "(istio.io/ingress-use-waypoint; istio#51214)")
+    if src.mode == "sidecar":
+        # Sidecars pick endpoints themselves and speak HBONE to ambient pods directly; they never send to a
+        # waypoint (istio#51445, PR #57729 rejected; still so in 1.31).
+        skipped = (view.service_waypoint(service).waypoint if addressed_service else None) or \
+            (view.workload_waypoint(dst_pod).waypoint if v.current else None)
+        reasons.append(f"the client's sidecar sends HBONE directly to {dst_pod.meta.key}; the destination ztunnel "
+                       f"sees the sidecar's identity {src.identity}")
+        if skipped is not None:
+            warnings.append(f"the client has a sidecar: sidecars do not use waypoints, so waypoint {skipped.key} "
+                            "and its L7 policies are bypassed (istio#51445)")
+        return Plan("sidecar-direct", hops, checks, reasons, warnings)
     return Plan("direct-hbone", hops, checks, reasons, warnings)
 
 
@@ -273,6 +288,36 @@ def wp_identity(view: MeshView, wp: Waypoint) -> str:
     from ambientctl.mesh.view import spiffe
 
     return spiffe(view.install.trust_domain, wp.namespace, wp.service_account)
+
+
+def _ingress_waypoint(view: MeshView, dst_pod: o.Pod, service: o.Service | None) -> tuple[Waypoint | None, str]:
+    """An Istio gateway (ingress, Gateway API) is an Envoy that picks endpoints itself: it sends to the service's
+    waypoint only when istiod hands it the waypoint's endpoints (pilot/pkg/xds/endpoints/endpoint_builder.go
+    `findServiceWaypoint`, 1.24+): ENABLE_INGRESS_WAYPOINT_ROUTING on (default true), the service has a VIP
+    (headless services never), it is bound to a waypoint, and `istio.io/ingress-use-waypoint` says so (value
+    parsing per version: MeshView.ingress_use_waypoint). Otherwise it sends HBONE straight to the pod, and the
+    destination ztunnel sees the gateway's own identity."""
+    if service is None:
+        bound = [s for s in view.services_for(dst_pod) if view.service_waypoint(s).waypoint]
+        if not bound:
+            return None, ""
+        how = "is headless" if bound[0].headless else "was not addressed by its VIP"
+        return None, (f"{bound[0].meta.key} {how}: the gateway sends to the pod directly and never to waypoint "
+                      f"{view.service_waypoint(bound[0]).waypoint.key} (gateways use a waypoint only for VIP "
+                      "traffic)")
+    b = view.service_waypoint(service)
+    if b.waypoint is None:
+        return None, ""
+    wp = b.waypoint.key
+    if not view.install.setting("ENABLE_INGRESS_WAYPOINT_ROUTING"):
+        return None, (f"{service.meta.key} has waypoint {wp}, but istiod runs with ENABLE_INGRESS_WAYPOINT_ROUTING="
+                      f"{view.install.settings.get('ENABLE_INGRESS_WAYPOINT_ROUTING')}: gateways skip it")
+    use, why = view.ingress_use_waypoint(service.meta.labels, service.meta.namespace)
+    if use:
+        return b.waypoint, f"the client is an ingress gateway and {why}: it sends to the service's waypoint {wp}"
+    return None, (f"the client is an ingress gateway and {service.meta.key} has waypoint {wp}, but {why}: the "
+                  "gateway sends straight to the pod, skipping the waypoint and its L7 policies (set "
+                  "istio.io/ingress-use-waypoint=true on the Service or namespace to use it)")
 
 
 def _waypoint_for(view: MeshView, src: Party, dst_pod: o.Pod, service: o.Service | None) -> tuple[Waypoint | None, str]:
@@ -284,14 +329,7 @@ def _waypoint_for(view: MeshView, src: Party, dst_pod: o.Pod, service: o.Service
         if src.mode == "sidecar":
             return None, ""
         if src.role == "gateway":
-            if service is not None:
-                b = view.service_waypoint(service)
-                use = service.meta.labels.get("istio.io/ingress-use-waypoint") == "true" or \
-                    view.cluster.namespace_labels(service.meta.namespace).get("istio.io/ingress-use-waypoint") == "true"
-                if b.waypoint and use and v.at_least(1, 24):
-                    return b.waypoint, (f"the client is an ingress gateway and {service.meta.key} has "
-                                        "istio.io/ingress-use-waypoint=true: it sends to the service's waypoint")
-            return None, ""
+            return _ingress_waypoint(view, dst_pod, service)
         if service is not None:
             b = view.service_waypoint(service)
             if b.waypoint:

@@ -37,6 +37,17 @@ class IstioInstall:
     ztunnel_images: list[str] = field(default_factory=list)
     mesh_config: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # The ztunnels' own version (their DaemonSet image) when it differs from istiod's: ztunnel and istiod are
+    # upgraded separately, and an old ztunnel ignores what it does not know (research/istio-2026.md §3 (c)).
+    ztunnel_version: IstioVersion | None = None
+    ztunnel_version_source: str = ""
+    # istio-cni's settings: ConfigMap istio-cni-config (chart `configmap-cni.yaml`) over the DaemonSet's env.
+    cni_settings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ztunnel(self) -> IstioVersion:
+        """The version whose behaviour the ztunnels follow (istiod's unless their own image says otherwise)."""
+        return self.ztunnel_version or self.version
 
     def setting(self, name: str) -> bool:
         return self.settings.get(name, ISTIOD_SETTINGS.get(name, "false")).lower() == "true"
@@ -82,6 +93,26 @@ def detect(cluster: Cluster, override: str | None = None) -> IstioInstall:
                         f"Istio version not detected (no istiod/ztunnel image with a version tag); assuming {DEFAULT}. "
                     "Pass --istio-version X.Y to choose."
                 )
+    if override:
+        install.ztunnel_version, install.ztunnel_version_source = install.version, "--istio-version"
+    else:
+        for src, image in [(f"ztunnel image {ct.image}", ct.image) for c in ztunnel_ctrls for ct in c.containers]:
+            zv = IstioVersion.from_image(image)
+            if zv is not None:
+                install.ztunnel_version, install.ztunnel_version_source = zv, src
+                break
+        if install.ztunnel_version is not None and install.ztunnel_version.label != install.version.label:
+            install.notes.append(f"version skew: istiod is {install.version} ({install.version_source}), the ztunnels "
+                                 f"are {install.ztunnel_version} ({install.ztunnel_version_source}); each is modelled "
+                                 "at its own version")
+    for c in cluster.controllers:
+        if c.kind == "DaemonSet" and (c.template_labels.get("k8s-app") == "istio-cni-node"
+                                      or c.meta.name == "istio-cni-node"):
+            for ct in c.containers:
+                install.cni_settings.update(ct.env)
+    cni_cm = next((c for c in cluster.config_maps if c.meta.name == "istio-cni-config"), None)
+    if cni_cm is not None:
+        install.cni_settings.update(cni_cm.data)
     if install.version.newer_than_model:
         install.notes.append(
             f"Istio {install.version} is newer than the newest version this model was checked against; "

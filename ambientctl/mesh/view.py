@@ -12,6 +12,7 @@ The waypoint rules follow istiod per era (research/istio.md §5):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ambientctl.mesh.install import IstioInstall, detect, is_ztunnel_pod
@@ -23,6 +24,10 @@ DATAPLANE_MODE = "istio.io/dataplane-mode"
 USE_WAYPOINT = "istio.io/use-waypoint"
 USE_WAYPOINT_NS = "istio.io/use-waypoint-namespace"
 WAYPOINT_FOR = "istio.io/waypoint-for"
+USE_WAYPOINT_CANARY = "istio.io/use-waypoint-canary"
+USE_WAYPOINT_CANARY_NS = "istio.io/use-waypoint-canary-namespace"
+CANARY_WEIGHT = "istio.io/use-waypoint-canary-weight"
+INGRESS_USE_WAYPOINT = "istio.io/ingress-use-waypoint"
 REDIRECTION = "ambient.istio.io/redirection"
 SIDECAR_STATUS = "sidecar.istio.io/status"
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
@@ -76,6 +81,9 @@ class WaypointBinding:
     problem: str = ""  # why the requested waypoint is not used (istiod's condition message)
     problem_reason: str = ""  # WaypointIsNotReady | AttachmentDenied | UnsupportedTrafficType | ...
     silent: bool = False  # a namespace waypoint that simply does not serve this traffic type
+    # 1.31 weighted canary: [(ns/name, weight)] primary first, as istiod sends `weighted_waypoints` to ztunnel
+    weighted: list[tuple[str, int]] = field(default_factory=list)
+    canary: Waypoint | None = None
 
 
 class MeshView:
@@ -273,7 +281,112 @@ class MeshView:
         if self._is_waypoint_service(svc):
             return WaypointBinding(subject, "service", bound_by="waypoint and east-west gateway services never use a "
                                    "waypoint")
-        return self._resolve_current(subject, "service", svc.meta.labels, svc.meta.namespace)
+        b = self._resolve_current(subject, "service", svc.meta.labels, svc.meta.namespace)
+        if b.waypoint is not None:
+            self._canary(b, svc.meta.labels, svc.meta.annotations, svc.meta.namespace)
+        return b
+
+    def _canary(self, b: WaypointBinding, labels: dict[str, str], annotations: dict[str, str], ns: str) -> None:
+        """1.31 weighted waypoint canary (waypoints.go `buildWeightedWaypoints`): read from the level that declares
+        the primary (the object's own labels when it has `istio.io/use-waypoint`, else the namespace's; the weight
+        annotation from the object, else the namespace); the canary must differ from the primary, the weight must be
+        an integer in [0,100] (missing = 0), and the canary waypoint must exist, allow attachment and serve
+        service traffic. Any error leaves the primary bound alone and is reported on the binding status."""
+        if not self.version.at_least(1, 31) or b.waypoint is None:
+            return
+        ns_obj = self.cluster.namespaces.get(ns)
+        ns_labels = ns_obj.meta.labels if ns_obj else {}
+        ns_ann = ns_obj.meta.annotations if ns_obj else {}
+        own_primary = USE_WAYPOINT in labels and labels[USE_WAYPOINT] != "none"
+        src = labels if (USE_WAYPOINT_CANARY in labels or own_primary) else ns_labels
+        name = src.get(USE_WAYPOINT_CANARY, "")
+        if not name or name == "none":
+            return
+        canary_ns = src.get(USE_WAYPOINT_CANARY_NS, ns)
+        key = f"{canary_ns}/{name}"
+        raw = annotations.get(CANARY_WEIGHT)
+        if raw is None and not own_primary:
+            raw = ns_ann.get(CANARY_WEIGHT)
+        if key == b.waypoint.key:
+            b.problem_reason = "CanarySameAsPrimary"
+            b.problem = f'canary waypoint "{key}" must differ from the primary waypoint'
+            return
+        weight = 0
+        if raw is not None:
+            # strconv.Atoi: an optional sign and ASCII digits, nothing else (no spaces, no "50%")
+            weight = int(raw) if re.fullmatch(r"[+-]?[0-9]+", raw) else -1
+            if not 0 <= weight <= 100:
+                b.problem_reason = "CanaryInvalidWeight"
+                b.problem = f'canary waypoint "{key}" has an invalid weight; must be an integer in [0,100]'
+                return
+        wp = self.waypoints().get(key)
+        if wp is None or not wp.ready:
+            b.problem_reason, b.problem = "WaypointIsNotReady", f'waypoint "{key}" is not ready'
+            return
+        if canary_ns != ns and not self._attachment_allowed(wp, ns):
+            b.problem_reason = "AttachmentDenied"
+            b.problem = f'we are not permitted to attach to waypoint "{key}" (missing allowedRoutes?)'
+            return
+        if wp.traffic_type not in ("service", "all"):
+            b.problem_reason = "UnsupportedTrafficType"
+            b.problem = f'attempting to bind to traffic type "service" which the waypoint "{key}" does not support'
+            return
+        b.canary = wp
+        b.weighted = [(b.waypoint.key, 100 - weight), (key, weight)]
+
+    def service_entry_waypoint(self, se: o.ServiceEntry) -> WaypointBinding:
+        """The egress waypoint of a ServiceEntry (`istio.io/use-waypoint` on it or its namespace, 1.22+), with the
+        1.31 rule that a NAMESPACE-visible entry may not bind to a waypoint in another namespace
+        (waypoints.go `fetchWaypointForService` → CrossNamespaceWaypointForbidden)."""
+        return self._cached("service_entry_waypoint", se, lambda: self._service_entry_waypoint(se))
+
+    def _service_entry_waypoint(self, se: o.ServiceEntry) -> WaypointBinding:
+        subject = f"ServiceEntry {se.meta.key}"
+        if not self.version.current:
+            return WaypointBinding(subject, "service", bound_by=f"Istio {self.version} has no egress waypoints "
+                                   "(istio.io/use-waypoint exists from 1.22)")
+        b = self._resolve_current(subject, "service", se.meta.labels, se.meta.namespace)
+        if b.waypoint is not None and b.waypoint.namespace != se.meta.namespace and self.version.at_least(1, 31):
+            from ambientctl.mesh.egress import visibility
+
+            if visibility(self.install.mesh_config, self.cluster.namespace_labels(se.meta.namespace)) == "NAMESPACE":
+                b.problem_reason = "CrossNamespaceWaypointForbidden"
+                b.problem = (f'cannot bind to waypoint "{b.waypoint.key}" in another namespace: cross-namespace '
+                             "waypoint binding is not permitted for a ServiceEntry with NAMESPACE visibility")
+                b.waypoint = None
+                return b
+        if b.waypoint is not None:
+            self._canary(b, se.meta.labels, se.meta.annotations, se.meta.namespace)
+        return b
+
+    def ingress_use_waypoint(self, labels: dict[str, str], namespace: str) -> tuple[bool, str]:
+        """Whether Istio ingress gateways send to this Service's (or ServiceEntry's) waypoint, and why, per version:
+        1.24 the object's label must be exactly "true" (endpoint_builder.go `findServiceWaypoint`); 1.25-1.29 the
+        object's label, else the namespace's, compared case-insensitively with "true" (sidecar_interop.go
+        `ingressUseWaypoint`, strings.EqualFold); 1.30+ the same fallback parsed with strconv.ParseBool
+        (services.go `ingressUseWaypointFromLabels`: "1", "t", "TRUE", ...; anything else is false)."""
+        v = self.version
+        if not v.at_least(1, 24):
+            return False, f"Istio {v} ingress gateways never use waypoints ({INGRESS_USE_WAYPOINT} exists from 1.24)"
+        where, value = "", None
+        if INGRESS_USE_WAYPOINT in labels:
+            where, value = "label", labels[INGRESS_USE_WAYPOINT]
+        elif v.at_least(1, 25) and INGRESS_USE_WAYPOINT in self.cluster.namespace_labels(namespace):
+            where, value = f"namespace {namespace} label", self.cluster.namespace_labels(namespace)[INGRESS_USE_WAYPOINT]
+        if value is None:
+            ns_note = "" if v.at_least(1, 25) or INGRESS_USE_WAYPOINT not in self.cluster.namespace_labels(namespace) \
+                else f" (the namespace label counts only from 1.25; this is {v})"
+            return False, f"no {INGRESS_USE_WAYPOINT} label{ns_note}"
+        if v.at_least(1, 30):
+            use = value in ("1", "t", "T", "TRUE", "true", "True")
+            rule = "parsed as a Go boolean (1.30+)"
+        elif v.at_least(1, 25):
+            use = value.lower() == "true"
+            rule = 'compared case-insensitively with "true" (1.25-1.29)'
+        else:
+            use = value == "true"
+            rule = 'must be exactly "true" in 1.24'
+        return use, f"{where} {INGRESS_USE_WAYPOINT}={value} ({rule})"
 
     def workload_waypoint(self, pod: o.Pod) -> WaypointBinding:
         return self._cached("workload_waypoint", pod, lambda: self._workload_waypoint(pod))

@@ -196,9 +196,13 @@ class ServiceEntry:
     hosts: list[str] = field(default_factory=list)
     addresses: list[str] = field(default_factory=list)
     ports: list[ServicePort] = field(default_factory=list)
-    resolution: str = ""
+    resolution: str = ""  # NONE | STATIC | DNS | DNS_ROUND_ROBIN | DYNAMIC_DNS ("" = NONE, the API default)
     location: str = ""
     workload_selector: dict[str, str] | None = None
+    endpoints: list[str] = field(default_factory=list)  # spec.endpoints[].address (IPs or hostnames)
+    export_to: list[str] = field(default_factory=list)
+    # status.addresses as (host, ip): what istiod's IP auto-allocator (1.25+ default) assigned per host
+    status_addresses: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

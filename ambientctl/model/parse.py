@@ -329,9 +329,13 @@ def _service_entry(d: _Doc, meta: o.Meta) -> o.ServiceEntry:
         hosts=d.str_list("spec.hosts"),
         addresses=d.str_list("spec.addresses"),
         ports=_service_ports(d, "spec.ports"),
-        resolution=d.get("spec.resolution", str, ""),
+        resolution=d.get("spec.resolution", str, "").upper(),
         location=d.get("spec.location", str, ""),
         workload_selector=d.str_map("spec.workloadSelector.labels") if ws is not None else None,
+        endpoints=[str(e["address"]) for e in d.list_of_dicts("spec.endpoints") if e.get("address")],
+        export_to=d.str_list("spec.exportTo"),
+        status_addresses=[(str(a.get("host") or ""), str(a["value"])) for a in d.list_of_dicts("status.addresses")
+                          if a.get("value")],
     )
 
 
@@ -352,10 +356,10 @@ def _controller(d: _Doc, meta: o.Meta) -> o.Controller:
 
 
 def _configmap(d: _Doc, meta: o.Meta) -> o.ConfigMap:
-    # Never keep data of ConfigMaps other than Istio's mesh config (`istio`, or `istio-<revision>` with a
-    # `mesh` key): they may hold anything.
+    # Never keep data of ConfigMaps other than Istio's own config (`istio`, or `istio-<revision>` with a
+    # `mesh` key; `istio-cni-config`, whose AMBIENT_DNS_CAPTURE decides DNS capture): they may hold anything.
     data = d.get("data", dict, {})
-    keep = meta.name == "istio" or (meta.name.startswith("istio-") and "mesh" in data)
+    keep = meta.name in ("istio", "istio-cni-config") or (meta.name.startswith("istio-") and "mesh" in data)
     return o.ConfigMap(meta=meta, data={str(k): str(v) for k, v in data.items()} if keep else {})
 
 

@@ -262,11 +262,12 @@ def _list_call(client, api, k: Kind, version: str) -> tuple[Any, ...]:  # type: 
 
 
 def mesh_config_maps(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Istio's mesh config (`istio`, or `istio-<revision>`, holding a `mesh` key); nothing of the others."""
+    """Istio's mesh config (`istio`, or `istio-<revision>`, holding a `mesh` key) and istio-cni's settings
+    (`istio-cni-config`: AMBIENT_DNS_CAPTURE and friends); nothing of the others."""
     keep = []
     for it in items:
         name = (it.get("metadata") or {}).get("name", "")
-        if (name == "istio" or name.startswith("istio-")) and "mesh" in (it.get("data") or {}):
+        if name == "istio-cni-config" or ((name == "istio" or name.startswith("istio-")) and "mesh" in (it.get("data") or {})):
             keep.append(it)
     return keep
 

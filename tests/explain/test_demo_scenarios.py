@@ -114,7 +114,7 @@ def test_matrix_cells_agree_with_single_explanations():
     assert cells[("deployment/notsleep", "productpage:9080")]["decidedBy"] == PP_DEFAULT_DENY
     assert cells[("deployment/reviews-v1", "ratings:9080")]["enforcedBy"] == "dst-ztunnel"
     # httpbin has a sidecar: it bypasses the waypoint, so the waypoint's policy never sees it (istio#51445)
-    assert cells[("deployment/httpbin", "productpage:9080")]["path"] == "direct-hbone"
+    assert cells[("deployment/httpbin", "productpage:9080")]["path"] == "sidecar-direct"
     for (src, dst), c in list(cells.items())[:12]:
         single = explain(view("bookinfo"), src, dst)
         assert (single["verdict"], single["decidedBy"]) == (c["verdict"], c["decidedBy"]), (src, dst)

@@ -127,8 +127,9 @@ def test_sidecar_destination_is_enforced_by_the_sidecar(current):
 
 
 def test_sidecar_client_bypasses_the_waypoint(current):
+    """Sidecars never send to waypoints (istio#51445; PR #57729 rejected, still so in 1.31): path sidecar-direct."""
     p = explain_path(current, "httpbin-1", "productpage:9080")
-    assert p.path == "direct-hbone"
+    assert p.path == "sidecar-direct"
     assert p.checks[0].peer_identity == "spiffe://cluster.local/ns/default/sa/httpbin"
     assert any("istio#51445" in w for w in p.warnings)
 
