@@ -137,6 +137,8 @@ def decide(view: MeshView, check: Check, src: Party, ep: o.Pod | None, tgt: Targ
             # per-service chain); pod-IP traffic to a workload waypoint sees Gateway/GatewayClass policies only.
             services = [("Service", tgt.service.meta.namespace, tgt.service.meta.name)] if (
                 tgt.service is not None and tgt.addressed == "service") else []
+            if tgt.entry is not None:  # egress: policies targeting the ServiceEntry
+                services = [("ServiceEntry", tgt.entry.entry.meta.namespace, tgt.entry.entry.meta.name)]
             served = (ep.meta.namespace, tuple(sorted(ep.meta.labels.items()))) if ep else ("", ())
             cache = view.__dict__.setdefault("_waypoint_policy_cache", {})
             ck = (wp.key, tuple(services), served)

@@ -19,14 +19,19 @@ from ambientctl.model import objects as o
 
 def explain(view: MeshView, src_ref: str, dst_ref: str, *, namespace: str | None = None, port: int | None = None,
             protocol: str = "http", method: str = "GET", path: str = "/",
-            headers: dict[str, str] | None = None) -> dict[str, Any]:
+            headers: dict[str, str] | None = None, resolve: dict[str, str] | None = None) -> dict[str, Any]:
+    """`resolve`: HOST -> IP, what the upstream resolver answers for names no ServiceEntry gives an address."""
     src = resolve_source(view, src_ref, namespace)
     tgt = resolve_target(view, dst_ref, namespace, port)
-    return explain_resolved(view, src, tgt, protocol=protocol, method=method, path=path, headers=headers)
+    return explain_resolved(view, src, tgt, protocol=protocol, method=method, path=path, headers=headers,
+                            resolve=resolve)
 
 
 def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str = "http", method: str = "GET",
-                     path: str = "/", headers: dict[str, str] | None = None) -> dict[str, Any]:
+                     path: str = "/", headers: dict[str, str] | None = None,
+                     resolve: dict[str, str] | None = None) -> dict[str, Any]:
+    if tgt.addressed == "external":
+        return _explain_external(view, src, tgt, protocol, method, path, headers, resolve or {})
     req = HttpRequest(method.upper(), path, {k.lower(): v for k, v in (headers or {}).items()},
                       host=f"{tgt.service.meta.name}.{tgt.service.meta.namespace}.svc.cluster.local:{tgt.port}"
                       if tgt.service else f"{tgt.ip}:{tgt.port}")
@@ -136,3 +141,66 @@ def _evaluate(view: MeshView, p: Plan, src, ep: o.Pod | None, tgt: Target, req: 
     if not p.checks:
         reasons.append("no component on this path enforces Istio policy")
     return True, "none", {"noPolicy": True}, reasons, None
+
+
+def _explain_external(view: MeshView, src: Party, tgt: Target, protocol: str, method: str, path: str,
+                      headers: dict[str, str] | None, resolve: dict[str, str]) -> dict[str, Any]:
+    """A hostname or ServiceEntry address: learn the dialed address the way this client would (explain/egress.py);
+    an address that turns out to be a Service VIP or pod IP is explained as such, with the DNS step in front."""
+    from ambientctl.explain.egress import describe_destination, dialed_address, plan_egress, visible_entries
+
+    host = tgt.host
+    if host:
+        dialed, dns, entry, dns_reasons = dialed_address(view, src, host, {k.lower(): v for k, v in resolve.items()})
+        visible, _ = visible_entries(view, host, src.namespace)
+        for_host = visible[0] if visible else None
+    else:
+        dialed, entry, dns_reasons, for_host = tgt.ip, tgt.entry, [], None
+        dns = {"capture": None, "why": "the client dialed the address itself", "answeredBy": None, "address": tgt.ip}
+    if dialed and entry is None and (view.cluster.service_with_vip(dialed) or view.cluster.pods_with_ip(dialed)):
+        inner = explain_resolved(view, src, resolve_target(view, f"{dialed}:{tgt.port}", None, None),
+                                 protocol=protocol, method=method, path=path, headers=headers)
+        inner["reasons"] = dns_reasons + inner["reasons"]
+        inner["dns"] = dns
+        inner["destination"]["host"] = host
+        return inner
+    e = plan_egress(view, src, host, tgt.port, dialed, entry, dns, dns_reasons, for_host)
+    p = e.plan
+    req_host = f"{host or dialed}:{tgt.port}"
+    req = HttpRequest(method.upper(), path, {k.lower(): v for k, v in (headers or {}).items()}, host=req_host)
+    allowed, enforced_by, decided_by, check_reasons, d = True, "none", {"noPolicy": True}, [], None
+    if p.checks:
+        egress_tgt = Target(tgt.ref, "external", dialed, tgt.port, host=host, entry=entry)
+        allowed, enforced_by, decided_by, check_reasons, d = _evaluate(view, p, src, None, egress_tgt, req, protocol)
+    else:
+        check_reasons.append("no component on this path enforces Istio policy")
+    warnings = list(p.warnings) + ([w for w in d.warnings if w not in p.warnings] if d else [])
+    body: dict[str, Any] = {
+        "source": src.as_dict(),
+        "destination": describe_destination(host, tgt.port, dialed, entry),
+        "request": {"port": tgt.port, "protocol": protocol}
+        | ({"method": req.method, "path": req.path} if protocol == "http" else {}),
+        "verdict": "allow" if allowed else "deny",
+        "path": p.path,
+        "enforcedBy": enforced_by,
+        "decidedBy": decided_by,
+        "hops": [h.as_dict() for h in p.hops],
+        "reasons": list(p.reasons) + check_reasons,
+        "warnings": warnings,
+        "routing": None,
+        "endpoint": None,
+        "dns": dns,
+    }
+    if e.findings:
+        body["findings"] = e.findings
+    if e.binding is not None and e.binding.weighted:
+        body["weighted"] = [{"name": n, "weight": w} for n, w in e.binding.weighted]
+    body["outcome"] = ("the connection goes out to " + (host or dialed)) if allowed else (d.outcome if d else "")
+    if d is not None:
+        if d.policy is not None:
+            body["policy"] = d.policy
+        if d.log and not allowed:
+            body["proxyLog"] = d.log
+    body["istioVersion"] = view.version.label
+    body["source"]["cluster"] = view.cluster.source
+    return body

@@ -2,7 +2,8 @@
 
 SRC: a workload reference (`sleep`, `deploy/sleep.default`, `pod/x`) or an IP; an IP of no pod is a client
 outside the mesh. DST: a service (`productpage`, `productpage.default:9080`, FQDN, or its VIP), a workload
-reference (addressed by pod IP), or an IP. The port must be one the service exposes.
+reference (addressed by pod IP), an IP, or a host outside the cluster's Services (`httpbin.org:443`, a
+ServiceEntry host or address; explain/egress.py). The port must be one the service exposes.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ambientctl.errors import NotFound, UsageError
+from ambientctl.explain.egress import port_for
 from ambientctl.explain.path import Party, party_for_pod
+from ambientctl.mesh.egress import EntryMatch, entries_for_host, entry_with_address
 from ambientctl.mesh.refs import is_ip, resolve_pod, resolve_service, split_port
 from ambientctl.mesh.view import MeshView
 from ambientctl.model import objects as o
@@ -19,12 +22,14 @@ from ambientctl.model import objects as o
 @dataclass
 class Target:
     ref: str
-    addressed: str  # service | pod | ip
-    ip: str  # the address the client connects to (VIP, pod IP or bare IP)
+    addressed: str  # service | pod | ip | external (a hostname, or the address of a ServiceEntry)
+    ip: str  # the address the client connects to (VIP, pod IP or bare IP; "" for a hostname: resolved per client)
     port: int  # the port the client connects to
     service: o.Service | None = None
     service_port: o.ServicePort | None = None
     endpoints: list[o.Pod] = field(default_factory=list)
+    host: str = ""  # external: the hostname the client asks DNS for ("" when it dialed an address)
+    entry: EntryMatch | None = None  # external by address: the ServiceEntry owning it
 
     def target_port(self, pod: o.Pod) -> int:
         """The pod port a service port maps to (a named targetPort resolves per endpoint)."""
@@ -80,17 +85,34 @@ def resolve_target(view: MeshView, ref: str, namespace: str | None, port: int | 
         pods = cluster.pods_with_ip(ip)
         if pods:
             return _pod_target(ref, pods[0], port)
+        entry = entry_with_address(cluster.service_entries, ip)
+        if entry is not None:
+            return Target(ref, "external", ip, port_for(entry, port, ref), entry=entry)
         if port is None:
             raise UsageError(f"{ref!r}: give a port (IP:PORT or --port)")
         return Target(ref, "ip", ip, port)
     svc = None if "/" in host else resolve_service(cluster, host, namespace)
     if svc is not None:
         return _service_target(view, ref, svc, port, None)
+    if "/" not in host and _external_host(cluster, host):
+        matches = entries_for_host(cluster.service_entries, host)
+        return Target(ref, "external", "", port_for(matches[0] if matches else None, port, ref), host=host.lower())
     try:
         pod = resolve_pod(cluster, host, namespace)
     except NotFound:
         raise NotFound(f"no service or workload named {host!r} in namespace {namespace or 'default'}") from None
     return _pod_target(ref, pod, port)
+
+
+def _external_host(cluster, host: str) -> bool:  # type: ignore[no-untyped-def]
+    """A name no Service owns that a ServiceEntry knows, or a dotted name whose last label is no namespace (so
+    `sleep.legacy` stays a workload reference and `httpbin.org` is a host)."""
+    if entries_for_host(cluster.service_entries, host):
+        return True
+    if "." not in host:
+        return False
+    suffix = host.rsplit(".", 1)[1]
+    return suffix not in cluster.namespaces and not cluster.pods_in(suffix)
 
 
 def _service_target(view: MeshView, ref: str, svc: o.Service, port: int | None, vip: str | None) -> Target:

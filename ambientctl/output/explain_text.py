@@ -38,6 +38,8 @@ def render_explanation(doc: dict[str, Any], out: TextIO) -> None:
 
 
 def _party(p: dict[str, Any]) -> str:
+    if p.get("kind") in ("Host", "ServiceEntry") and p.get("host"):
+        return str(p["host"])
     name = f"{p.get('namespace')}/{p.get('name')}" if p.get("name") else p.get("ip") or p.get("ref")
     return str(name)
 
@@ -57,6 +59,16 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
     c.print(f"[dim]decided by[/] {escape(by)}  [dim]at[/] [head]{escape(where)}[/]")
     if doc.get("outcome"):
         c.print(f"[dim]outcome[/]    {escape(doc['outcome'])}")
+    dns = doc.get("dns")
+    if dns:
+        host = doc["destination"].get("host") or ""
+        answer = dns.get("address") or "its public address (unknown offline: --resolve HOST=IP)"
+        by = f" by {dns['answeredBy']}" if dns.get("answeredBy") else ""
+        capture = {True: "on", False: "off"}.get(dns.get("capture"), "n/a")
+        c.print(f"[dim]dns[/]        {escape(host + ' → ' if host else '')}{escape(answer)}{escape(by)}  "
+                f"[dim]capture {capture}: {escape(dns.get('why', ''))}[/]")
+        if dns.get("caveat"):
+            c.print(f"[dim]           {escape(dns['caveat'])}[/]")
 
     t = Table.grid(padding=(0, 1))
     t.add_column(no_wrap=True, style="dim")

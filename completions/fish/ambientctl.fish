@@ -118,6 +118,8 @@ function __ambientctl_takes_value
             return 0
         case 'explain|--header'
             return 0
+        case 'explain|--resolve'
+            return 0
         case 'explain|-n'
             return 0
         case 'explain|--namespace'
@@ -344,6 +346,7 @@ complete -c ambientctl -n "__ambientctl_at 'explain'" -l protocol -x -a 'http tc
 complete -c ambientctl -n "__ambientctl_at 'explain'" -l method -x -d 'HTTP method (default: GET)'
 complete -c ambientctl -n "__ambientctl_at 'explain'" -l path -x -d 'HTTP path (default: /)'
 complete -c ambientctl -n "__ambientctl_at 'explain'" -l header -x -d 'HTTP request header (repeatable)'
+complete -c ambientctl -n "__ambientctl_at 'explain'" -l resolve -x -d 'what the upstream resolver answers for HOST when no ServiceEntry gives it an add'
 complete -c ambientctl -n "__ambientctl_at 'explain'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace of the object (default: default)'
 complete -c ambientctl -n "__ambientctl_at 'explain'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text; output plugins add more, see `ambientctl plugins l'
 complete -c ambientctl -n "__ambientctl_at 'explain'" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '

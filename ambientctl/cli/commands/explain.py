@@ -17,7 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "Istio version in use. Nothing is sent to the cluster's workloads.",
         epilog="SRC is a workload (sleep, deploy/sleep.default, pod/NAME) or an IP (an IP of no pod is a client "
         "outside the mesh). DST is a service (productpage, productpage.default:9080, its FQDN or VIP), a workload "
-        "(addressed by pod IP) or IP:PORT. Exit status 3 means denied. Example: ambientctl explain notsleep "
+        "(addressed by pod IP), IP:PORT, or a host outside the cluster (httpbin.org:443: ServiceEntry hosts, DNS "
+        "capture and egress waypoints). Exit status 3 means denied. Example: ambientctl explain notsleep "
         "productpage:9080 --demo bookinfo-l4",
     )
     p.add_argument("src", metavar="SRC", nargs="?", help="client workload or IP")
@@ -31,6 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", default="GET", metavar="METHOD", help="HTTP method (default: GET)")
     p.add_argument("--path", default="/", metavar="PATH", help="HTTP path (default: /)")
     p.add_argument("--header", action="append", default=[], metavar="K=V", help="HTTP request header (repeatable)")
+    p.add_argument("--resolve", action="append", default=[], metavar="HOST=IP",
+                   help="what the upstream resolver answers for HOST when no ServiceEntry gives it an address (as "
+                   "curl --resolve; repeatable)")
     add_namespace_option(p)
     add_output_option(p)
     add_source_options(p)
@@ -50,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         if not sep or not k:
             raise UsageError(f"--header {h!r}: expected NAME=VALUE")
         headers[k] = v
+    resolve = parse_resolve(args.resolve)
     if args.matrix:
         if args.src or args.dst:
             raise UsageError("--matrix takes no SRC/DST: it explains every pair in the namespace (-n)")
@@ -67,7 +72,29 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give SRC and DST (or --matrix -n NS)")
     view = load_view(args)
     body = explain(view, args.src, args.dst, namespace=args.namespace, port=args.port, protocol=args.protocol,
-                   method=args.method, path=args.path, headers=headers)
+                   method=args.method, path=args.path, headers=headers, resolve=resolve)
     doc = envelope("Explanation", body)
     emit(doc, args.output, render_explanation)
     return EXIT_DENIED if body["verdict"] == "deny" else 0
+
+
+def parse_resolve(items: list[str]) -> dict[str, str]:
+    """`--resolve HOST=IP` (curl's HOST:PORT:ADDR is accepted too; the port is ignored)."""
+    import ipaddress
+
+    from ambientctl.errors import UsageError
+
+    out: dict[str, str] = {}
+    for item in items:
+        host, sep, ip = item.partition("=")
+        if not sep and item.count(":") == 2:
+            host, _, ip = item.split(":")
+        host, ip = host.strip().lower(), ip.strip().strip("[]")
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            raise UsageError(f"--resolve {item!r}: expected HOST=IP (an IPv4 or IPv6 address)") from None
+        if not host:
+            raise UsageError(f"--resolve {item!r}: expected HOST=IP")
+        out[host] = ip
+    return out
