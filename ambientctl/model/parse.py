@@ -12,6 +12,7 @@ from typing import Any
 
 from ambientctl.errors import InputError
 from ambientctl.model import objects as o
+from ambientctl.model.schema import OBJECT, SCHEMAS, SchemaError, check, describe
 
 
 class _Doc:
@@ -70,21 +71,30 @@ def parse_object(doc: Any, origin: str) -> Any:
     if not isinstance(doc, dict):
         raise InputError(f"{origin}: not a Kubernetes object (a {type(doc).__name__}, expected a mapping)")
     kind = doc.get("kind")
-    if not kind or not isinstance(kind, str):
+    if kind is None or kind == "":
         raise InputError(f"{origin}: document has no 'kind'")
-    api_version = doc.get("apiVersion", "")
+    if not isinstance(kind, str):
+        raise InputError(f"{origin}: kind must be a string, not {describe(kind)}")
+    api_version = doc.get("apiVersion") or ""
     if not isinstance(api_version, str):
-        raise InputError(f"{origin}: apiVersion must be a string")
+        raise InputError(f"{origin} ({kind}): apiVersion must be a string, not {describe(api_version)}")
     md = doc.get("metadata")
     if not isinstance(md, dict):
-        raise InputError(f"{origin} ({kind}): metadata must be a mapping")
+        raise InputError(f"{origin} ({kind}): metadata must be a mapping, not {describe(md)}")
     name = md.get("name")
-    if not name or not isinstance(name, str):
+    if not name:
         raise InputError(f"{origin} ({kind}): metadata.name is missing")
+    if not isinstance(name, str):
+        raise InputError(f"{origin} ({kind}): metadata.name must be a string, not {describe(name)}")
     ns = md.get("namespace") or ""
     if not isinstance(ns, str):
-        raise InputError(f"{origin} ({kind} {name}): metadata.namespace must be a string")
+        raise InputError(f"{origin} ({kind} {name}): metadata.namespace must be a string, not {describe(ns)}")
     d = _Doc(doc, f"{origin} ({kind} {ns + '/' if ns else ''}{name})")
+    group = api_version.split("/")[0] if "/" in api_version else ""
+    try:
+        check(SCHEMAS.get((group, kind), OBJECT), doc)
+    except SchemaError as e:
+        raise InputError(f"{d.where}: {e}") from None
     meta = o.Meta(
         kind=kind,
         name=name,
@@ -96,7 +106,6 @@ def parse_object(doc: Any, origin: str) -> Any:
         origin=origin,
         api_version=api_version,
     )
-    group = api_version.split("/")[0] if "/" in api_version else ""
     parser = _PARSERS.get((group, kind))
     if parser is None:
         return o.Unknown(meta)

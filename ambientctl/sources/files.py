@@ -82,7 +82,8 @@ def _load_bundle(p: Path, manifest: dict[str, Any]) -> Cluster:
 def _add(cluster: Cluster, doc: Any, origin: str) -> None:
     if doc is None:  # empty YAML document (`---` at the end of a file)
         return
-    if isinstance(doc, dict) and doc.get("kind", "").endswith("List") and isinstance(doc.get("items"), list):
+    kind = doc.get("kind") if isinstance(doc, dict) else None
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
         for i, item in enumerate(doc["items"], 1):
             cluster.add(parse_object(item, f"{origin} item {i}"))
         return

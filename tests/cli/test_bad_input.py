@@ -77,7 +77,7 @@ def test_malformed_field_names_the_field(tmp_path, capsys):
     p.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: default}\nspec: {containers: oops}\n")
     code, _, err = run(["describe", "pod", "p", "--snapshot", str(p)], capsys)
     assert code == 1
-    assert one_line(err) == f"ambientctl: {p} document 1 (Pod default/p): spec.containers must be a list, not str"
+    assert one_line(err) == f"ambientctl: {p} document 1 (Pod default/p): spec.containers must be a list of mappings, not a string"
 
 
 def test_pod_that_matches_nothing(snap, capsys):
