@@ -35,6 +35,7 @@ class AuthzSettings:
     dry_run_enabled: bool = False  # AMBIENT_ENABLE_DRY_RUN_AUTHORIZATION_POLICY (1.29+)
     auto_allow_waypoint: bool = False  # PILOT_AUTO_ALLOW_WAYPOINT_POLICY (1.23+)
     layered_waypoint: bool = False  # ENABLE_LAYERED_WAYPOINT_AUTHORIZATION_POLICIES (1.26+)
+    ztunnel_version: IstioVersion | None = None  # the ztunnels' own version when it differs (None: same as istiod)
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any] | None, version: IstioVersion = DEFAULT) -> AuthzSettings:
@@ -47,6 +48,7 @@ class AuthzSettings:
             dry_run_enabled=go_bool(v.get(DRY_RUN, False)),
             auto_allow_waypoint=go_bool(v.get(AUTO_ALLOW_WAYPOINT, False)),
             layered_waypoint=go_bool(v.get(LAYERED_WAYPOINT, False)),
+            ztunnel_version=v.get("ztunnelVersion") if isinstance(v.get("ztunnelVersion"), IstioVersion) else None,
         )
 
 
@@ -84,6 +86,12 @@ def dry_run_handling(v: IstioVersion) -> str:
     if _ge(v, 1, 25, 2):
         return "skip"
     return "enforce"
+
+
+def ztunnel_honours_dry_run(zv: IstioVersion) -> bool:
+    """The `dry_run` field of ztunnel's Authorization proto exists from ztunnel 1.29 (istio/ztunnel#1659, absent from
+    `proto/authorization.proto` at 1.28.0): an older ztunnel drops the unknown field and ENFORCES the policy."""
+    return _ge(zv, 1, 29)
 
 
 def ztunnel_error_has_reason(v: IstioVersion) -> bool:
@@ -130,6 +138,7 @@ VERSION_GATES = {
     "dry-run policies enforced at ztunnel (annotation ignored)": "< 1.25.2",
     "dry-run policies not sent to ztunnel": "1.25.2 - 1.28",
     "dry-run sent as dryRun when AMBIENT_ENABLE_DRY_RUN_AUTHORIZATION_POLICY": "1.29+",
+    "dryRun policies enforced by a ztunnel older than 1.29 (version skew)": "istiod 1.29+, ztunnel < 1.29",
     "ztunnel error names the reason and policy": "1.24+",
     "waypoint applies its own namespace/selector policies": "1.18 - 1.21",
     "waypoint applies targetRef Gateway policies": "1.20+",

@@ -173,7 +173,8 @@ class Translation:
     `rule_index[i]` is the index, in the policy as written, of translated rule i (ALLOW rules with HTTP attributes
     disappear, so positions shift). `effect`: '' (as written), 'not-sent', 'deny-all' (ALLOW left without rules),
     'narrower' (ALLOW lost some rules), 'broader' (DENY enforced without its HTTP parts), 'no-effect' (DENY left
-    with nothing enforceable), 'enforced-dry-run' (old istiod ignores the dry-run annotation), 'dry-run'."""
+    with nothing enforceable), 'enforced-dry-run' (old istiod ignores the dry-run annotation), 'enforced-by-old-ztunnel'
+    (istiod 1.29+ sends dryRun to a ztunnel < 1.29, which ignores it), 'dry-run'."""
 
     source: o.AuthorizationPolicy
     authorization: Authorization | None
@@ -336,6 +337,10 @@ def translate_policy(ap: o.AuthorizationPolicy, settings: AuthzSettings | None =
         notes.append(f"istiod {v} ignores the istio.io/dry-run annotation for ztunnel: this policy is ENFORCED, "
                      "not just logged (dry-run for ambient needs 1.29+)")
         effect = "enforced-dry-run"
+    elif dry and s.ztunnel_version is not None and not gates.ztunnel_honours_dry_run(s.ztunnel_version):
+        notes.append(f"istiod {v} sends this policy with dryRun=true, but the ztunnels are {s.ztunnel_version} "
+                     "(< 1.29): they do not know the field and ENFORCE the policy for real")
+        effect = "enforced-by-old-ztunnel"
     elif dry:
         dry_run_flag = True
         effect = "dry-run"

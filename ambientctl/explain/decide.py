@@ -50,6 +50,7 @@ class Decision:
     outcome: str = ""
     log: str = ""
     policy: dict[str, Any] | None = None
+    findings: list[dict[str, str]] = field(default_factory=list)  # flow findings {id, severity, message}
 
     @classmethod
     def bypassed_waypoint(cls, view: MeshView, check: Check) -> Decision:
@@ -97,6 +98,23 @@ def _waypoint_of(view: MeshView, pod: o.Pod) -> tuple[str, str, list[str]] | Non
     return (wp.namespace, wp.name, [wp.service_account]) if wp else None
 
 
+def _old_ztunnel_dry_runs(view: MeshView, ep: o.Pod) -> list[dict[str, str]]:
+    """Dry-run policies on this destination that its ztunnel enforces because it predates the dryRun field."""
+    out = []
+    root = view.install.root_namespace
+    for key, t in view.authz_index.translations.items():
+        ap = t.source
+        if t.effect != "enforced-by-old-ztunnel" or ap.meta.namespace not in (ep.meta.namespace, root):
+            continue
+        if ap.selector is not None and not selects(ap.selector, ep.meta.labels):
+            continue
+        out.append({"id": "dry-run-enforced-by-old-ztunnel", "severity": "error",
+                    "message": f"dry-run AuthorizationPolicy {key} is enforced for real: istiod "
+                    f"{view.version} sends it with dryRun=true, but ztunnel {view.install.ztunnel} (< 1.29) "
+                    "ignores that field (upgrade the ztunnels, or remove the policy)"})
+    return out
+
+
 def decide(view: MeshView, check: Check, src: Party, ep: o.Pod | None, tgt: Target, req: HttpRequest,
            protocol: str) -> Decision:
     identity = Identity.parse(check.peer_identity) if check.peer_identity else None
@@ -119,6 +137,7 @@ def decide(view: MeshView, check: Check, src: Party, ep: o.Pod | None, tgt: Targ
         if z.builtin and z.policy:
             decided = {"builtin": z.policy.rsplit("/", 1)[-1]}
         d = Decision(z.allowed, decided, reasons)
+        d.findings = _old_ztunnel_dry_runs(view, ep)
         key = z.policy or (z.decided_by.get("defaultDeny") or [None])[0]
         d.policy = _policy_doc(view, key, z.rule, "enforced by ztunnel")
         if d.policy and d.policy["notes"]:

@@ -88,6 +88,9 @@ def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str =
         body["endpoints"] = [{"pod": r[0].meta.key if r[0] else None, "verdict": "allow" if r[2][0] else "deny",
                               "enforcedBy": r[2][1], "decidedBy": r[2][2]} for r in results]
     body["outcome"] = _allowed_outcome(routing) if allowed else (d.outcome if d else "")
+    findings = [f for r in results for f in (r[2][4].findings if r[2][4] is not None else [])]
+    if findings:
+        body["findings"] = list({f["id"] + f["message"]: f for f in findings}.values())
     if d is not None:
         if d.policy is not None:
             body["policy"] = d.policy

@@ -110,7 +110,7 @@ class MeshView:
 
         if "authz_settings" not in self.__dict__:
             values = {**self.install.settings, "rootNamespace": self.install.root_namespace,
-                      "trustDomain": self.install.trust_domain}
+                      "trustDomain": self.install.trust_domain, "ztunnelVersion": self.install.ztunnel_version}
             self.__dict__["authz_settings"] = AuthzSettings.from_mapping(values, self.version)
         return self.__dict__["authz_settings"]
 
