@@ -1,77 +1,168 @@
-"""What a support bundle must not carry, found and replaced before anything is written: bearer tokens and JWTs,
-Authorization/Cookie-style header values, PEM private keys, kubeconfig credentials, values of env vars and
-fields named like secrets, and TLS key logs (dropped whole unless the user asks for keys). Pure: text and
-decoded documents in, redacted copies and counts out.
+"""Credential shapes in values that a bundle must keep (names, labels, log lines, report text), replaced where they
+appear: PEM and PGP blocks (also base64-encoded), URL userinfo, JWTs, `Bearer`/`Basic` tokens, values of keys
+named like secrets (`password=`, `--token x`, `"clientSecret": "…"`, `access_token=` in a query string,
+`Authorization:`/`Cookie:`/`X-Api-Key:` headers, anywhere in the key: `API_TOKEN_V2`, `PGPASSWORD`, `MYSQL_PWD`),
+long high-entropy base64/hex runs, and TLS key log lines. Pure: text and decoded documents in, redacted copies and
+counts out.
 
-Replaced values read `<redacted:WHAT>`, so a reader sees that something was there and what kind it was.
-A policy that matches a literal bearer token or JWT would change meaning when redacted; such values are rare and
-are themselves credentials, so they are redacted too (the manifest counts them)."""
+This is the second line of defence: what a bundle holds at all is decided by allow-list (ambientctl.bundle.allow);
+values that pass it are scanned here. Only the secret value is replaced, by `<redacted:WHAT>`; the key, the quotes
+and the rest of the line stay, so a log line keeps its path, status and timing. A policy that matches a literal
+token would change meaning when redacted; such values are themselves credentials, so they are redacted too (the
+manifest counts them)."""
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from collections import Counter
 from typing import Any
 
-# Header lines and key=value log fields whose value is a credential (access logs, curl -v, Envoy dumps).
-SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token",
-                  "x-amz-security-token")
-_HEADER = re.compile(r"(?i)(?P<name>\b(?:" + "|".join(re.escape(h) for h in SECRET_HEADERS) + r"))"
-                     r"(?P<sep>\"?\s*[:=]\s*\"?)(?P<value>[^\"\r\n,}]+)")
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_PEM_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )?PRIVATE KEY-----.*?(?:-----END (?:[A-Z0-9]+ )?PRIVATE KEY-----|\Z)",
-                      re.DOTALL)
-_KEYLOG_LINE = re.compile(r"(?m)^(?:CLIENT_RANDOM|CLIENT_EARLY_TRAFFIC_SECRET|CLIENT_HANDSHAKE_TRAFFIC_SECRET|"
-                          r"SERVER_HANDSHAKE_TRAFFIC_SECRET|CLIENT_TRAFFIC_SECRET_\d+|SERVER_TRAFFIC_SECRET_\d+|"
-                          r"EXPORTER_SECRET|EARLY_EXPORTER_SECRET) [0-9a-fA-F]+ [0-9a-fA-F]+\s*$")
-# Mapping keys whose values are credentials wherever they appear (kubeconfigs, env vars, Helm values, ...).
-_SECRET_KEY = re.compile(r"(?i)^(?:.*[_-])?(?:token|password|passwd|secret|client-key-data|client-key|"
-                         r"private[_-]?key|api[_-]?key|access[_-]?key|credentials?)$")
+# A key (header name, env var, flag, JSON/YAML field, query parameter) whose value is a credential. Anywhere in the
+# key and in any case: API_TOKEN_V2, PGPASSWORD, MYSQL_PWD, clientSecret, SECRET_KEY, ADMIN_PASS, x-api-key.
+# `auth` but not `authority` (the HTTP :authority is a host name) nor `author`.
+SECRET_WORDS = (r"passw|passphrase|pwd|(?<![a-z])pass(?![a-z])|secret|token|api[-_.]?key|access[-_.]?key|private|"
+                r"credential|auth(?!or(?!i[sz]ation))|session(?!affinity)|cookie|signature|(?<![a-z])sig(?![a-z])|"
+                r"(?<![a-z])otp(?![a-z])|bearer|jwt|client[-_.]?key|key[-_.]?data|(?:ssh|signing|encryption|master)[-_.]?key")
+SECRET_KEY = re.compile(rf"(?i)(?:{SECRET_WORDS})")
+_KEYCH = r"A-Za-z0-9_.\-"
+_WORD = r"[^\s\"'&,;)}\]<>\[{][^\s\"'&,;)}\]<>]*"
+_SCHEMES = r"(?:Bearer|Basic|Digest|Token|Negotiate|NTLM|ApiKey|AWS4-HMAC-SHA256|HOBA|Mutual)"
+# the value after a secret-ish key: a quoted string (up to its closing quote), else an auth scheme and its token,
+# else one word; after a Cookie key, the whole `a=1; b=2` list
+_QUOTED = r"(?<=\")[^\"\r\n]*(?=\")|(?<=')[^'\r\n]*(?=')"
+_SEP = r"(?P<sep>\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?)"
+
+
+def _key(words: str) -> str:
+    # bounded key length keeps the match linear on long runs of key characters (a base64 blob)
+    return rf"(?<![{_KEYCH}/@:<\\])(?P<key>-{{0,2}}[{_KEYCH}]{{0,40}}(?i:{words})[{_KEYCH}]{{0,40}})"
+
+
+_COOKIE_VALUE = re.compile(_key("cookie") + _SEP + rf"(?P<scheme>)(?P<value>{_QUOTED}|{_WORD}(?:;[ \t]*{_WORD})*)")
+_KEY_VALUE = re.compile(_key(SECRET_WORDS) + _SEP + rf"(?:(?P<value_q>{_QUOTED})|(?P<scheme>{_SCHEMES}[ \t]+)?"
+                        rf"(?P<value>{_WORD}))")
+# --key value (a command line): the key starts with --, the value is the next argument
+_FLAG_VALUE = re.compile(rf"(?<![{_KEYCH}])(?P<key>--[{_KEYCH}]{{0,40}}(?i:{SECRET_WORDS})[{_KEYCH}]{{0,40}})"
+                         rf"(?P<sep>[ \t]+[\"']?)(?P<scheme>)(?P<value>{_QUOTED}|[^\s\"'-][^\s\"']*)")
+_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]{1,60}-----.*?(?:-----END [A-Z0-9 ]{1,60}-----|\Z)", re.DOTALL)
+# "-----BEGIN" base64-encoded at any of the three alignments, and the rest of that base64 text
+_PEM_B64 = re.compile(r"(?:LS0tLS1CRUdJTi|0tLS0tQkVHSU4|tLS0tLUJFR0lO)[A-Za-z0-9+/=]*(?:(?:\\n|\s)+"
+                      r"[A-Za-z0-9+/=]{16,})*")
+_USERINFO = re.compile(r"(?i)\b(?P<scheme>[a-z][a-z0-9+.-]{1,20}://)(?P<userinfo>[^\s/?#@\"'<>]+)@")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}")
+_BEARER = re.compile(r"\b(?P<scheme>(?i:bearer|basic))[ \t]+(?P<value>(?!<redacted)[A-Za-z0-9._~+/=-]{8,})")
+_HEX = re.compile(r"(?<![A-Za-z0-9+/_-])(?P<value>[0-9a-fA-F]{32,})(?![A-Za-z0-9+/_-])")
+_B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])(?P<value>[A-Za-z0-9+/]{32,}={0,2})(?![A-Za-z0-9+/=_-])")
+_B64URL = re.compile(r"(?<![A-Za-z0-9+/=_-])(?P<value>[A-Za-z0-9_-]{32,}={0,2})(?![A-Za-z0-9+/=_-])")
+# an image reference's tag up to here (`gcr.io/istio-testing/pilot:0.0.0-ambient.<git sha>`)
+_IMAGE_TAG = re.compile(r"(?:^|[\s\"'=])[a-z0-9][a-z0-9.-]*(?::\d+)?/[\w./-]+:[\w.-]*$")
+_DIGEST = re.compile(r"(?i)(?:sha(?:1|224|256|384|512)|md5)[:=]$")
+KEYLOG_LINE = re.compile(r"(?m)^(?:CLIENT_RANDOM|CLIENT_EARLY_TRAFFIC_SECRET|CLIENT_HANDSHAKE_TRAFFIC_SECRET|"
+                         r"SERVER_HANDSHAKE_TRAFFIC_SECRET|CLIENT_TRAFFIC_SECRET_\d+|SERVER_TRAFFIC_SECRET_\d+|"
+                         r"EXPORTER_SECRET|EARLY_EXPORTER_SECRET) [0-9a-fA-F]+ [0-9a-fA-F]+[ \t\r]*$")
 
 
 def looks_like_keylog(text: str) -> bool:
     """An NSS key log (what SSLKEYLOGFILE writes): every non-comment line is one secret."""
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    return bool(lines) and all(_KEYLOG_LINE.match(ln) for ln in lines)
+    return bool(lines) and all(KEYLOG_LINE.match(ln) for ln in lines)
 
 
-def redact_text(text: str, counts: Counter[str] | None = None) -> str:
-    """`text` with every credential replaced; `counts` (if given) gains one per replacement, by kind."""
+def _entropy(s: str) -> float:
+    n = len(s)
+    return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+
+
+def _class(ch: str) -> int:
+    return 0 if ch.isupper() else 1 if ch.islower() else 2 if ch.isdigit() else 3
+
+
+def _high_entropy(s: str) -> bool:
+    """A token rather than a word or a path: upper, lower and digits mixed as in random text (a random base64 string
+    changes character class at about 2 of 3 positions; words, names and paths rarely), and a spread alphabet."""
+    s = s.rstrip("=")
+    classes = [_class(ch) for ch in s]
+    if min(classes.count(0), classes.count(1), classes.count(2)) < 2:
+        return False
+    changes = sum(a != b for a, b in itertools.pairwise(classes)) / (len(s) - 1)
+    return changes >= 0.35 and _entropy(s) >= 3.8
+
+
+def redact_text(text: str, counts: Counter[str] | None = None, *, tokens: bool = True) -> str:
+    """`text` with every credential replaced; `counts` (if given) gains one per replacement, by kind. `tokens=False`
+    skips the high-entropy rule (container images: `…:0.0.0-ambient.<git sha>` and digests name content)."""
     c = counts if counts is not None else Counter()
-
     def sub(pattern: re.Pattern[str], what: str, repl: Any, s: str) -> str:
         new, n = pattern.subn(repl, s)
         if n:
             c[what] += n
         return new
 
-    text = sub(_PEM_KEY, "private-key", "<redacted:private-key>", text)
-    text = sub(_KEYLOG_LINE, "tls-key-log", "<redacted:tls-key-log>", text)
-    text = sub(_HEADER, "header", lambda m: f"{m['name']}{m['sep']}<redacted:{m['name'].lower()}>", text)
-    text = sub(_BEARER, "bearer-token", lambda m: f"{m.group(1)} <redacted:token>", text)
-    return sub(_JWT, "jwt", "<redacted:jwt>", text)
+    text = sub(_PEM, "pem-block", "<redacted:pem-block>", text)
+    text = sub(_PEM_B64, "pem-block", "<redacted:pem-block>", text)
+    text = sub(KEYLOG_LINE, "tls-key-log", "<redacted:tls-key-log>", text)
+    text = sub(_USERINFO, "url-userinfo", lambda m: f"{m['scheme']}<redacted:userinfo>@", text)
+    text = sub(_JWT, "jwt", "<redacted:jwt>", text)
+
+    def key_value(m: re.Match[str]) -> str:
+        groups = m.groupdict()
+        value = groups.get("value_q") if groups.get("value_q") is not None else m["value"]
+        if not value or value.startswith("<redacted:"):
+            return m[0]
+        c["secret-value"] += 1
+        head = m[0][: (m.start("value_q") if groups.get("value_q") is not None else m.start("value")) - m.start()]
+        return f"{head}<redacted:{m['key'].lstrip('-').lower()}>"
+
+    text = _COOKIE_VALUE.sub(key_value, text)
+    text = _KEY_VALUE.sub(key_value, text)
+    text = _FLAG_VALUE.sub(key_value, text)
+    text = sub(_BEARER, "bearer-token", lambda m: f"{m['scheme']} <redacted:token>", text)
+
+    def token(m: re.Match[str]) -> str:
+        v = m["value"]
+        before = text[max(0, m.start() - 200):m.start()]
+        if _DIGEST.search(before[-8:]) or _IMAGE_TAG.search(before):  # names content or a build: no secret
+            return v
+        if m.re is _HEX and _entropy(v) < 3.0:
+            return v
+        if m.re is not _HEX and not _high_entropy(v):
+            return v
+        c["high-entropy"] += 1
+        return "<redacted:token>"
+
+    if not tokens:
+        return text
+    text = _HEX.sub(token, text)
+    text = _B64.sub(token, text)
+    return _B64URL.sub(token, text)
 
 
-def redact_doc(doc: Any, counts: Counter[str] | None = None) -> Any:
-    """A copy of a decoded JSON/YAML document with credentials replaced: values under secret-named keys (and
-    `env` entries whose name is secret-like), and every string through redact_text."""
+def redact_doc(doc: Any, counts: Counter[str] | None = None, *, by_key: bool = True) -> Any:
+    """A copy of a decoded JSON/YAML document with credentials replaced: every string (and mapping key) through
+    redact_text; with `by_key`, also scalar values under secret-named keys and the `value` of a
+    `{"name": SECRET-NAME, "value": …}` pair (env vars, header matches)."""
     c = counts if counts is not None else Counter()
     if isinstance(doc, dict):
-        out: dict[str, Any] = {}
-        env_name = doc.get("name") if isinstance(doc.get("name"), str) and "value" in doc else None
+        out: dict[Any, Any] = {}
+        pair_name = doc.get("name") if by_key and isinstance(doc.get("name"), str) and "value" in doc else None
         for k, v in doc.items():
-            if isinstance(k, str) and _SECRET_KEY.match(k) and isinstance(v, str | int) and v != "":
+            key = redact_text(k, c) if isinstance(k, str) else k
+            secret_key = by_key and isinstance(k, str) and SECRET_KEY.search(k)
+            if secret_key and isinstance(v, str | int | float) and not isinstance(v, bool) and v != "" and \
+                    not str(v).startswith("<redacted:"):
                 c["secret-field"] += 1
-                out[k] = f"<redacted:{k}>"
-            elif k == "value" and env_name and _SECRET_KEY.match(env_name) and isinstance(v, str) and v:
-                c["secret-env"] += 1
-                out[k] = f"<redacted:{env_name}>"
+                out[key] = f"<redacted:{k.lower()[:40]}>"
+            elif k == "value" and pair_name and SECRET_KEY.search(pair_name) and isinstance(v, str | int) and \
+                    v != "" and not str(v).startswith("<redacted:"):
+                c["secret-field"] += 1
+                out[key] = f"<redacted:{pair_name.lower()[:40]}>"
             else:
-                out[k] = redact_doc(v, c)
+                out[key] = redact_doc(v, c, by_key=by_key)
         return out
     if isinstance(doc, list):
-        return [redact_doc(v, c) for v in doc]
+        return [redact_doc(v, c, by_key=by_key) for v in doc]
     if isinstance(doc, str):
         return redact_text(doc, c)
     return doc

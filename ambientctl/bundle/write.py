@@ -33,7 +33,14 @@ class BundleContents:
     excluded: list[str] = field(default_factory=list)  # files left out on purpose (key logs)
 
     def add_json(self, name: str, doc: Any) -> None:
-        doc = redact_doc(doc, self.redactions)
+        """A report or dump: every value scanned, and values under secret-named keys replaced."""
+        self._json(name, redact_doc(doc, self.redactions))
+
+    def add_snapshot(self, name: str, doc: Any) -> None:
+        """The cluster state, already cut to allowed fields and scanned (ambientctl.bundle.allow)."""
+        self._json(name, doc)
+
+    def _json(self, name: str, doc: Any) -> None:
         self.files[name] = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
 
     def add_text(self, name: str, text: str) -> None:
@@ -49,29 +56,6 @@ class BundleContents:
             self.excluded.append(f"{name}: a TLS key log (kept only with --include-keys)")
             return
         self.files[name] = data
-
-
-def snapshot_documents(docs: list[Any]) -> tuple[list[dict[str, Any]], int]:
-    """The documents worth keeping as the bundle's snapshot: List items expanded; Secrets and other ConfigMaps
-    than Istio's mesh config dropped. Returns (documents, how many were dropped)."""
-    from ambientctl.sources.kube import mesh_config_maps
-
-    flat: list[dict[str, Any]] = []
-    for d in docs:
-        if isinstance(d, dict) and str(d.get("kind", "")).endswith("List") and isinstance(d.get("items"), list):
-            flat += [i for i in d["items"] if isinstance(i, dict)]
-        elif isinstance(d, dict):
-            flat.append(d)
-    keep, dropped = [], 0
-    config_maps = [d for d in flat if d.get("kind") == "ConfigMap"]
-    mesh = {id(d) for d in mesh_config_maps(config_maps)}
-    for d in flat:
-        kind = d.get("kind")
-        if kind == "Secret" or (kind == "ConfigMap" and id(d) not in mesh):
-            dropped += 1
-            continue
-        keep.append(d)
-    return keep, dropped
 
 
 def manifest(contents: BundleContents, *, target: dict[str, Any], source: dict[str, Any], command: list[str],

@@ -105,7 +105,7 @@ def _state(args: argparse.Namespace, contents, progress):  # type: ignore[no-unt
     from pathlib import Path
 
     from ambientctl.bundle import SNAPSHOT_DIR
-    from ambientctl.bundle.write import snapshot_documents
+    from ambientctl.bundle.allow import snapshot_documents
     from ambientctl.mesh.view import MeshView
 
     live = None
@@ -144,11 +144,12 @@ def _state(args: argparse.Namespace, contents, progress):  # type: ignore[no-unt
         docs = [it for kind in sorted(read.items) for it in read.items[kind]]
         live = {"kubeconfig": args.kubeconfig, "context": args.context, "timeout": args.request_timeout,
                 "server": read.server}
-    kept, dropped = snapshot_documents(docs)
-    contents.add_json(f"{SNAPSHOT_DIR}cluster.json", {"apiVersion": "v1", "kind": "List", "items": kept})
-    if dropped:
-        contents.excluded.append(f"{SNAPSHOT_DIR}: {dropped} Secret(s)/ConfigMap(s) not copied (never part of a "
-                                 "bundle; only Istio's mesh ConfigMap is)")
+    kept, left_out = snapshot_documents(docs, contents.redactions)
+    contents.add_snapshot(f"{SNAPSHOT_DIR}cluster.json", {"apiVersion": "v1", "kind": "List", "items": kept})
+    if left_out:
+        contents.excluded.append(f"{SNAPSHOT_DIR}: left out, as no report reads them: " + ", ".join(
+            f"{n} {kind}" for kind, n in sorted(left_out.items())) + "; of the rest only the fields the model "
+            "reads are kept (docs/bundle.md)")
     source = {"description": cluster.source, "unreadable": dict(cluster.unreadable),
               "absentKinds": list(cluster.absent_kinds)}
     view = MeshView(cluster, istio_version=args.istio_version)
@@ -197,7 +198,8 @@ def _reports(args: argparse.Namespace, view, contents, progress):  # type: ignor
     progress(f"describing {len(pods)} pod(s) in {ns} and explaining every pair")
     for pod in pods:
         describe(pod)
-    contents.add_json(f"reports/matrix-{ns}.json", envelope("ExplanationMatrix", matrix(view, ns)))
+    contents.add_json(f"reports/matrix-{ns}.json", envelope("ExplanationMatrix", matrix(
+        view, ns, protocol="http", method="GET", path="/")))  # what `explain --matrix` prints by default
     return {"kind": "Namespace", "namespace": ns}, list(pods)
 
 
