@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ambientctl.explain.path import Check, Hop, Party, Plan, _zt_hop
+from ambientctl.explain.path import Check, Hop, Party, Plan, _zt_hop, canary_note
 from ambientctl.mesh import egress as eg
 from ambientctl.mesh.view import MeshView, WaypointBinding
 from ambientctl.model import objects as o
@@ -131,14 +131,7 @@ def plan_egress(view: MeshView, src: Party, host: str, port: int, dialed: str, e
         hops[2].note = "egress: the waypoint connects to the external host itself"
         reasons.append(f"{dialed} is the address of ServiceEntry {se_key}, bound to egress waypoint {wp.key} "
                        f"({binding.bound_by}): the client's ztunnel sends it there over HBONE")
-        if binding.weighted:
-            if view.install.ztunnel.at_least(1, 31):
-                reasons.append("weighted canary: ztunnel picks a waypoint per connection, " + ", ".join(
-                    f"{n} {w}%" for n, w in binding.weighted) + "; the primary is shown")
-            else:
-                warnings.append(f"ServiceEntry {se_key} has a weighted canary, but the ztunnels are "
-                                f"{view.install.ztunnel} (< 1.31): they ignore weighted_waypoints and always use "
-                                f"{wp.key}")
+        canary_note(view, binding, f"ServiceEntry {se_key}", reasons, warnings)
         checks = [Check("waypoint", wp.key, src.identity, src.ip, wp)]
         return Egress(Plan("via-waypoint", hops, checks, reasons, warnings, wp), dns, entry, binding, dialed,
                       findings)

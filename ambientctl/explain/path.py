@@ -143,6 +143,8 @@ def plan(view: MeshView, src: Party, dst_pod: o.Pod | None, dst_ip: str, dst_por
     warnings: list[str] = []
     if wp_reason:
         reasons.append(wp_reason)
+    if wp is not None and service is not None and v.current:
+        canary_note(view, view.service_waypoint(service), f"service {service.meta.key}", reasons, warnings)
 
     # --- the destination is not captured: no ztunnel inbound, no L4 policy ------------------------------
     if not dst.captured:
@@ -282,6 +284,24 @@ def plan(view: MeshView, src: Party, dst_pod: o.Pod | None, dst_ip: str, dst_por
                             "and its L7 policies are bypassed (istio#51445)")
         return Plan("sidecar-direct", hops, checks, reasons, warnings)
     return Plan("direct-hbone", hops, checks, reasons, warnings)
+
+
+def canary_note(view: MeshView, b, subject: str, reasons: list[str], warnings: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """1.31 weighted canary: ztunnel 1.31+ picks primary or canary per connection, by weight (ztunnel
+    `src/state.rs` `sample_weighted_waypoint`, added by ztunnel#1972 for 1.31); older ztunnels do not know
+    `weighted_waypoints` and always use the primary. The path shown goes through the primary."""
+    if b.problem and b.waypoint is not None:  # the primary is bound: the problem is the canary's
+        warnings.append(f"{subject}: the canary waypoint is ignored ({b.problem_reason}: {b.problem}); all "
+                        f"connections use {b.waypoint.key}")
+    if not b.weighted:
+        return
+    split = ", ".join(f"{n} {w}%" for n, w in b.weighted)
+    if view.install.ztunnel.at_least(1, 31):
+        reasons.append(f"{subject} has a weighted waypoint canary: the client's ztunnel picks one per connection "
+                       f"({split}); the path shown uses the primary")
+    else:
+        warnings.append(f"{subject} has a weighted waypoint canary ({split}), but the ztunnels are "
+                        f"{view.install.ztunnel} (< 1.31): they ignore it and always use {b.waypoint.key}")
 
 
 def wp_identity(view: MeshView, wp: Waypoint) -> str:

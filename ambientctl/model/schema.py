@@ -484,7 +484,8 @@ SERVICE_ENTRY = _kind(spec={
     "hosts": STRINGS, "addresses": STRINGS, "resolution": S, "location": S, "exportTo": STRINGS,
     "ports": List(Obj({"number": PORT, "targetPort": PORT, "name": S, "protocol": S})),
     "workloadSelector": Obj({"labels": STR_MAP}),
-})
+    "endpoints": List(Obj({"address": S})),
+}, status={"addresses": List(Obj({"host": S, "value": S}))})  # status: istiod's auto-allocated VIPs (1.25+)
 
 # networking.k8s.io
 NETWORK_POLICY_PEER = Obj({"podSelector": LABEL_SELECTOR, "namespaceSelector": LABEL_SELECTOR,
