@@ -199,6 +199,8 @@ def _source_fail(src: dict[str, Any], r: HttpRequest) -> str | None:
         ("ipBlocks", lambda x: _in(r.source_ip, [x]), r.source_ip),
         ("remoteIpBlocks", lambda x: _in(remote, [x]), remote),
         ("requestPrincipals", lambda x: _sm(x, r.request_principal), r.request_principal or "no JWT"),
+        ("trustDomains", lambda x: trust_domain_matches(x, ident.trust_domain if ident else None),
+         (ident.trust_domain if ident else None) or "no identity (plaintext)"),
     )
     for key, pred, seen in checks:
         pos, neg = src.get(key), src.get("not" + key[0].upper() + key[1:])
@@ -207,6 +209,20 @@ def _source_fail(src: dict[str, Any], r: HttpRequest) -> str | None:
         if neg and any(pred(str(x)) for x in neg):
             return _fail(f"from.source.not{key[0].upper()}{key[1:]}", neg, seen, True)
     return None
+
+
+def trust_domain_matches(pattern: str, trust_domain: str | None) -> bool:
+    """`trustDomains` (1.31, istio pilot/pkg/security/authz/model/generator.go `srcTrustDomainGenerator`): `*` is any
+    identity, a value without `*` is the exact trust domain, one `*` stands for any run of characters but `/`."""
+    if trust_domain is None:
+        return False
+    if pattern == "*":
+        return True
+    if "*" not in pattern:
+        return trust_domain == pattern
+    head, tail = pattern.split("*", 1)
+    return (len(trust_domain) >= len(head) + len(tail) and trust_domain.startswith(head)
+            and trust_domain.endswith(tail) and "*" not in tail)
 
 
 def _operation_fail(op: dict[str, Any], r: HttpRequest) -> str | None:
@@ -241,6 +257,8 @@ def _when_value(key: str, r: HttpRequest) -> tuple[str | None, bool]:
         return (ident.namespace if ident else None), False
     if key == "source.principal":
         return (ident.principal if ident else None), False
+    if key == "source.trustDomain":
+        return (ident.trust_domain if ident else None), False
     if key == "request.auth.principal":
         return r.request_principal, False
     if key == "connection.sni":
@@ -255,6 +273,8 @@ def _when_fail(cond: dict[str, Any], r: HttpRequest) -> str | None:
     value, is_ip = _when_value(key, r)
 
     def ok(x: Any) -> bool:
+        if key == "source.trustDomain":
+            return trust_domain_matches(str(x), value)
         return _in(value, [x]) if is_ip else _sm(str(x), value)
 
     vals, nots = cond.get("values"), cond.get("notValues")

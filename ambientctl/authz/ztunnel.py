@@ -356,6 +356,13 @@ def translate_policy(ap: o.AuthorizationPolicy, settings: AuthzSettings | None =
                              for k in ("serviceAccounts", "notServiceAccounts")):
             notes.append(f"rule {i}: serviceAccounts/notServiceAccounts exist only from Istio 1.25; istiod {v} "
                          "ignores them (the source entry keeps only its other fields)")
+        td = [k for f in raw.get("from") or [] for k in ("trustDomains", "notTrustDomains")
+              if ((f or {}).get("source") or {}).get(k)]
+        if td:
+            # istiod handleRule builds ztunnel's Match without them and reports nothing (authorization.go @86c9f01f)
+            notes.append(f"rule {i}: {', '.join(dict.fromkeys(td))} are enforced by waypoints only: istiod does not "
+                         "send them to ztunnel, which matches the source entry on its other fields (an entry with "
+                         "nothing else matches nothing)")
         rule, l7 = _translate_rule(raw, ap.meta.namespace, sa_ok)
         if l7:
             found.update(l7)

@@ -414,7 +414,8 @@ GRPC_ROUTE = _kind(spec={**ROUTE_SPEC, "rules": List(Obj({
 }))})
 
 # security.istio.io
-SOURCE_FIELDS = ("principals", "requestPrincipals", "namespaces", "serviceAccounts", "ipBlocks", "remoteIpBlocks")
+SOURCE_FIELDS = ("principals", "requestPrincipals", "namespaces", "serviceAccounts", "ipBlocks", "remoteIpBlocks",
+                 "trustDomains")  # trustDomains: 1.31
 OPERATION_FIELDS = ("hosts", "methods", "paths")
 
 
