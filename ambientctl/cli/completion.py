@@ -35,16 +35,16 @@ def _flag_value(words: list[str], *flags: str) -> str | None:
 
 def candidates(kind: str, words: list[str]) -> list[str]:
     if kind == "demo":
-        from ambientctl.sources.demo import demo_names
+        from ambientctl.demo import demo_names
 
         return demo_names()
     if kind == "context":
         return _contexts(_flag_value(words, "--kubeconfig"))
     if kind not in ("namespace", "pod"):
         return []
-    demo = _flag_value(words, "--demo")
-    if demo is None and "--demo" in words:
-        demo = "bookinfo"
+    from ambientctl.cli.options import normalize_demo
+
+    demo = _flag_value(normalize_demo(words), "--demo")  # `--demo` never takes a word that names no demo
     snapshot = _flag_value(words, "--snapshot")
     ns = _flag_value(words, "-n", "--namespace")
     try:

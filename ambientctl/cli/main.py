@@ -3,6 +3,7 @@ exit code. Nothing heavy is imported here, so `--help` and completion stay fast.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import importlib
 import os
@@ -12,7 +13,7 @@ import sys
 from ambientctl import __version__
 from ambientctl.cli.commands import COMMANDS, ui
 from ambientctl.cli.options import ArgumentError, Parser
-from ambientctl.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, AmbientctlError
+from ambientctl.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, AmbientctlError, error_line
 
 
 def build_parser() -> Parser:
@@ -30,29 +31,43 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(f"ambientctl.cli.commands.{name}").add_parser(sub)
+    _name_commands(parser)
     return parser
 
 
-def _parse(parser: Parser, argv: list[str]):
-    """Parse argv. `--demo` takes an optional NAME, so in `describe pod --demo productpage` argparse reads
-    productpage as the demo and then misses NAME: when that fails and the word names no demo, it is retried as
-    `--demo=bookinfo productpage`."""
-    try:
-        return parser.parse_args(argv)
-    except ArgumentError as first:
-        if "--demo" in argv:
-            from ambientctl.sources.demo import DEMOS
+def _name_commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> None:
+    """Give every command parser a default `command_path` ("describe pod"): errors name the command they come
+    from (ambientctl.errors.error_line), under its canonical name even when an alias was typed."""
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            done: set[int] = set()
+            for name, sub in a.choices.items():
+                if id(sub) not in done:
+                    done.add(id(sub))
+                    sub.set_defaults(command_path=" ".join(path + (name,)))
+                    _name_commands(sub, path + (name,))
 
-            fixed = list(argv)
-            for i, w in enumerate(fixed[:-1]):
-                if w == "--demo" and fixed[i + 1] not in DEMOS and not fixed[i + 1].startswith("-"):
-                    fixed[i] = "--demo=bookinfo"
-            if fixed != argv:
-                try:
-                    return parser.parse_args(fixed)
-                except ArgumentError:
-                    pass
-        raise first
+
+def _parse(parser: Parser, argv: list[str]):
+    """Parse argv (`--demo` first normalised: it never eats a positional argument). Unknown options are
+    reported by the command they were given to, so the hint names that command's --help."""
+    from ambientctl.cli.options import normalize_demo
+
+    args, extra = parser.parse_known_args(normalize_demo(argv))
+    if extra:
+        leaf = _command_parsers(parser).get(getattr(args, "command_path", None) or "", parser)
+        leaf.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _command_parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> dict[str, argparse.ArgumentParser]:
+    found: dict[str, argparse.ArgumentParser] = {}
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for name, sub in a.choices.items():
+                found.setdefault(" ".join(path + (name,)), sub)
+                found.update(_command_parsers(sub, path + (name,)))
+    return found
 
 
 GC_THRESHOLDS = (50_000, 20, 100)  # see main(); benches set the same to measure what users get
@@ -82,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(func(args) or 0)
     except AmbientctlError as e:
-        print(f"ambientctl: {e}", file=sys.stderr)
+        print(error_line(getattr(args, "command_path", None), e), file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("ambientctl: interrupted", file=sys.stderr)

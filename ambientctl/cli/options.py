@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from ambientctl.demo import DEFAULT_DEMO, demo_names, demos
+
 OUTPUT_FORMATS = ("text", "json", "yaml")
 
 
@@ -25,10 +27,59 @@ class ArgumentError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors: `ambientctl describe: error: ...` and exit code 2."""
+    """argparse with errors in the house style (ambientctl.errors): `ambientctl: describe pod: <what>; see
+    'ambientctl describe pod --help'`, exit code 2."""
 
     def error(self, message: str):  # type: ignore[override]
-        raise ArgumentError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+        command = self.prog.removeprefix("ambientctl").strip()
+        where = f"{command}: " if command else ""
+        what, close = _reword(message)
+        mean = f"did you mean '{close}'? " if close else ""
+        raise ArgumentError(f"ambientctl: {where}{what}; {mean}see '{self.prog} --help'")
+
+
+def _reword(message: str) -> tuple[str, str | None]:
+    """argparse's `argument COMMAND: invalid choice: 'x' (choose from 'a', 'b', '__hidden')` in kubectl's words:
+    `unknown command 'x' (choose from: a, b)`, or the close match to offer — hidden helpers (`__complete`) are
+    never offered."""
+    import difflib
+    import re
+
+    m = re.match(r"argument (\S+): invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+    if not m:
+        return message, None
+    what, word, listed = m.groups()
+    choices = [c.strip().strip("'") for c in listed.split(",")]
+    choices = [c for c in choices if not c.startswith("__")]
+    noun = {"COMMAND": "command", "KIND": "kind", "VERB": "command", "ACTION": "command"}.get(what, what)
+    close = difflib.get_close_matches(word, choices, n=1)
+    if close:
+        return f"unknown {noun} '{word}'", close[0]
+    return f"unknown {noun} '{word}' (choose from: {', '.join(choices)})", None
+
+
+def normalize_demo(argv: list[str]) -> list[str]:
+    """`--demo` never eats a positional argument: the word after it is the demo's NAME only when it names a
+    demo (`--demo bookinfo-l4`); otherwise --demo stands alone (`explain --demo notsleep productpage:9080` is
+    the default demo with SRC notsleep). `--demo=NAME` is always the demo's name, checked when it is loaded."""
+    names = set(demo_names())
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            return out + argv[i:]
+        if word == "--demo":
+            nxt = argv[i + 1] if i + 1 < len(argv) else None
+            if nxt in names:
+                out.append(f"--demo={nxt}")
+                i += 2
+                continue
+            out.append(f"--demo={DEFAULT_DEMO}")
+        else:
+            out.append(word)
+        i += 1
+    return out
 
 
 def add_source_options(p: argparse.ArgumentParser) -> None:
@@ -42,9 +93,11 @@ def add_source_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--demo",
         nargs="?",
-        const="bookinfo",
+        const=DEFAULT_DEMO,
         metavar="NAME",
-        help="use a bundled demo cluster: bookinfo (default, current Istio), seed-2022, hairpin-1.20",
+        help="use a bundled demo cluster instead of a live one: "
+        + "; ".join(f"{n}{' (default)' if n == DEFAULT_DEMO else ''} — {s}" for n, s in demos().items())
+        + ". The word after --demo is read as NAME only when it is one of these",
     )
     g.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
     g.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from ambientctl.errors import file_error
+
 CHUNK = 1 << 22  # 4 MiB reads; a record larger than the buffer grows it up to MAX_RECORD.
 MAX_RECORD = 1 << 26  # 64 MiB: no real frame is bigger; larger lengths mean a damaged file.
 
@@ -72,7 +74,7 @@ class CaptureReader:
         try:
             f = open(self.path, "rb")  # noqa: SIM115 - the record generator closes it (with f:)
         except OSError as e:
-            raise CaptureFormatError(f"{self.path}: {e.strerror or e}") from None
+            raise CaptureFormatError(str(file_error(self.path, e, "capture"))) from None
         head = f.read(4)
         if head in PCAP_MAGIC:
             self.fmt = "pcap"

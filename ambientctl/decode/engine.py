@@ -22,6 +22,7 @@ from ambientctl.decode.http2 import REQUEST_LINE as HTTP1_REQUEST
 from ambientctl.decode.keylog import KeyLog
 from ambientctl.decode.model import DecodeResult, Flow, Leg, Tunnel
 from ambientctl.decode.tls import TlsSession
+from ambientctl.errors import file_error
 
 M32 = 0xFFFFFFFF
 HOLD_SEGMENTS = 512  # out-of-order segments held per direction before we call it a hole
@@ -304,7 +305,7 @@ class Decoder:
         except CaptureFormatError as e:
             raise DecodeError(str(e)) from None
         except OSError as e:
-            raise DecodeError(f"{self.path}: {e.strerror or e}") from None
+            raise DecodeError(str(file_error(self.path, e, "capture"))) from None
         self._done = True
         yield Progress(self.packets, total, total, len(self.conns))
 
@@ -584,7 +585,7 @@ def load_keylog(path: str | None) -> KeyLog | None:
     try:
         return KeyLog.from_file(path)
     except OSError as e:
-        raise DecodeError(f"{path}: {e.strerror or e}") from None
+        raise DecodeError(str(file_error(path, e, "key log"))) from None
 
 
 def decode_file(path: str, keylog: KeyLog | str | None = None) -> DecodeResult:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from ambientctl.errors import InputError
+from ambientctl.errors import InputError, file_error, no_such_file
 from ambientctl.model import Cluster, parse_object
 from ambientctl.sources import jsonlist
 from ambientctl.sources.ztunnel_state import cluster_from_ztunnel_state, looks_like_ztunnel_state
@@ -93,7 +93,7 @@ def _add(cluster: Cluster, doc: Any, origin: str) -> None:
 def iter_documents(p: Path) -> Iterator[tuple[str, Any]]:
     """Yield (origin, decoded document) for every document under `p`."""
     if not p.exists():
-        raise InputError(f"{p}: no such file or directory")
+        raise no_such_file(p, "snapshot")
     if p.is_dir():
         files = sorted(f for f in p.rglob("*") if f.is_file() and f.name.endswith(MANIFEST_SUFFIXES + ARCHIVE_SUFFIXES))
         if not files:
@@ -108,7 +108,7 @@ def iter_documents(p: Path) -> Iterator[tuple[str, Any]]:
     try:
         data = p.read_bytes()
     except OSError as e:
-        raise InputError(f"{p}: cannot read: {e.strerror}") from None
+        raise file_error(p, e, "snapshot") from None
     yield from decode_documents(data, str(p))
 
 

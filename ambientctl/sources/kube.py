@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ambientctl.errors import InputError, UsageError
+from ambientctl.errors import NO_CLUSTER_HINT, InputError, UsageError
 from ambientctl.model import Cluster, parse_object
 from ambientctl.sources import jsonlist
 
@@ -102,7 +102,7 @@ def _connect(context: str | None, kubeconfig: str | None, timeout: float):  # ty
             config.load_incluster_config(client_configuration=cfg)
             name = "in-cluster"
         elif not present:
-            raise InputError(f"kubeconfig {files}: no such file (use --kubeconfig, $KUBECONFIG, or --snapshot)")
+            raise InputError(f"no kubeconfig found (looked for {files})", hint=NO_CLUSTER_HINT)
         else:
             name = context or _current_context(present)
             config.load_kube_config(config_file=files, context=name or None, client_configuration=cfg,

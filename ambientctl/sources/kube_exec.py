@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ambientctl.errors import InputError
+from ambientctl.errors import NO_CLUSTER_HINT, InputError
 
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 
@@ -62,8 +62,8 @@ def connect(kubeconfig: str | None = None, context: str | None = None, request_t
             config.load_incluster_config(client_configuration=cfg)
             api = client.ApiClient(cfg)
         else:
-            raise InputError(f"no kubeconfig at {path} and not running in a cluster: give --kubeconfig, or try "
-                             "--demo")
+            raise InputError(f"no kubeconfig found (looked for {path}) and not running in a cluster",
+                             hint=NO_CLUSTER_HINT)
     except config.ConfigException as e:
         raise InputError(f"kubeconfig {path}: {e}") from None
     except OSError as e:

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ambientctl.errors import InputError
+from ambientctl.errors import InputError, file_error, no_such_file
 from ambientctl.evidence import LogEvent, parse_log_lines
 from ambientctl.trace.build import CaptureEvidence
 
@@ -46,7 +46,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"{path}: not found") from None
+        raise no_such_file(path, "saved trace") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InputError(f"{path}: not readable JSON ({e})") from None
     if not isinstance(doc, dict):
@@ -80,7 +80,7 @@ def load_recording(root: Path, decode: bool = True, progress=None) -> Recording:
         try:
             lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError as e:
-            raise InputError(f"{path}: {e.strerror or e}") from None
+            raise file_error(path, e, "log") from None
         rec.log_files[source] = path
         rec.events += parse_log_lines(lines, source)
     return rec
@@ -154,15 +154,17 @@ def save_trace(dest: Path, rec: Recording, doc: dict[str, Any]) -> Path:
 
 def open_saved(root: Path) -> dict[str, Any]:
     """The Trace document of a directory written by `--keep`."""
+    if not root.exists():
+        raise no_such_file(root, "saved trace")
     if not root.is_dir():
-        raise InputError(f"--from {root}: not a directory")
+        raise InputError("not a directory: a saved trace is the directory written by trace --keep", where=str(root))
     manifest = _read_json(root / MANIFEST) if (root / MANIFEST).exists() else None
     if manifest is None or manifest.get("kind") != "SavedTrace":
-        raise InputError(f"--from {root}: no {MANIFEST} of a saved trace (incomplete or not made by --keep)")
+        raise InputError(f"no {MANIFEST} of a saved trace (incomplete or not made by trace --keep)", where=str(root))
     for f in manifest.get("files") or []:
         if not (root / f).exists():
-            raise InputError(f"--from {root}: {f} listed in {MANIFEST} is missing")
+            raise InputError(f"{f} is listed in {MANIFEST} but missing", where=str(root))
     doc = _read_json(root / "trace.json")
     if doc.get("kind") != "Trace":
-        raise InputError(f"--from {root}: trace.json is not a Trace document")
+        raise InputError("trace.json is not a Trace document", where=str(root))
     return doc

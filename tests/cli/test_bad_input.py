@@ -37,7 +37,7 @@ def snap(tmp_path):
 def test_missing_file(tmp_path, capsys):
     code, _, err = run(["describe", "pod", "x", "--snapshot", str(tmp_path / "nope.yaml")], capsys)
     assert code == 1
-    assert one_line(err) == f"ambientctl: {tmp_path / 'nope.yaml'}: no such file or directory"
+    assert one_line(err) == f"ambientctl: describe pod: {tmp_path / 'nope.yaml'}: cannot read the snapshot: no such file or directory"
 
 
 def test_non_yaml_file(tmp_path, capsys):
@@ -45,7 +45,7 @@ def test_non_yaml_file(tmp_path, capsys):
     p.write_text("key: [unclosed\n  - x: y\n")
     code, _, err = run(["describe", "pod", "x", "--snapshot", str(p)], capsys)
     assert code == 1
-    assert one_line(err).startswith(f"ambientctl: {p}: not valid YAML at line")
+    assert one_line(err).startswith(f"ambientctl: describe pod: {p}: not valid YAML at line")
 
 
 def test_binary_file(tmp_path, capsys):
@@ -69,7 +69,7 @@ def test_document_without_kind_names_file_and_document(tmp_path, capsys):
     p.write_text(GOOD + "---\napiVersion: v1\nmetadata: {name: orphan}\n")
     code, _, err = run(["describe", "pod", "sleep-1", "--snapshot", str(p)], capsys)
     assert code == 1
-    assert one_line(err) == f"ambientctl: {p} document 4: document has no 'kind'"
+    assert one_line(err) == f"ambientctl: describe pod: {p} document 4: document has no 'kind'"
 
 
 def test_malformed_field_names_the_field(tmp_path, capsys):
@@ -77,19 +77,19 @@ def test_malformed_field_names_the_field(tmp_path, capsys):
     p.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: default}\nspec: {containers: oops}\n")
     code, _, err = run(["describe", "pod", "p", "--snapshot", str(p)], capsys)
     assert code == 1
-    assert one_line(err) == f"ambientctl: {p} document 1 (Pod default/p): spec.containers must be a list of mappings, not a string"
+    assert one_line(err) == f"ambientctl: describe pod: {p} document 1 (Pod default/p): spec.containers must be a list of mappings, not a string"
 
 
 def test_pod_that_matches_nothing(snap, capsys):
     code, _, err = run(["describe", "pod", "ghost", "--snapshot", str(snap)], capsys)
     assert code == 2
-    assert one_line(err) == "ambientctl: no pod, deployment or app named 'ghost' in namespace default"
+    assert one_line(err) == "ambientctl: describe pod: no pod, deployment or app named 'ghost' in namespace default"
 
 
 def test_app_label_matching_several_workloads(snap, capsys):
     code, _, err = run(["describe", "pod", "reviews", "--snapshot", str(snap)], capsys)
     assert code == 2
-    assert one_line(err) == ("ambientctl: app 'reviews' in namespace default matches several workloads: "
+    assert one_line(err) == ("ambientctl: describe pod: app 'reviews' in namespace default matches several workloads: "
                              "pod/reviews-v1-abc, pod/reviews-v2-def; name one of them")
 
 
@@ -102,7 +102,7 @@ def test_pod_in_other_namespace_hints_at_it(tmp_path, capsys):
 
 
 def test_unknown_demo(capsys):
-    code, _, err = run(["describe", "pod", "x", "--demo", "nosuch"], capsys)
+    code, _, err = run(["describe", "pod", "x", "--demo=nosuch"], capsys)
     assert code == 2
     assert "no demo cluster named 'nosuch'" in one_line(err)
 
@@ -160,4 +160,4 @@ def test_bare_demo_flag_before_the_pod_name_is_not_a_demo_name(snap, capsys):
     """`--demo NAME` is optional; a following word that names no demo stays the positional argument."""
     code, _, err = run(["describe", "pod", "--demo", "nosuchpod"], capsys)
     assert code == 2
-    assert one_line(err) == "ambientctl: no pod, deployment or app named 'nosuchpod' in namespace default"
+    assert one_line(err) == "ambientctl: describe pod: no pod, deployment or app named 'nosuchpod' in namespace default"

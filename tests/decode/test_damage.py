@@ -82,7 +82,7 @@ def test_cli_empty_file(tmp_path, capsys):
     p.write_bytes(b"")
     code, out, err = run(["decode", str(p)], capsys)
     assert code == 1 and out == ""
-    assert err == f"ambientctl: {p}: empty file (0 bytes), not a pcap or pcapng capture\n"
+    assert err == f"ambientctl: decode: {p}: empty file (0 bytes), not a pcap or pcapng capture\n"
 
 
 def test_cli_garbage_file(tmp_path, capsys):
@@ -90,14 +90,17 @@ def test_cli_garbage_file(tmp_path, capsys):
     p.write_text("hello, this is not a capture\n")
     code, out, err = run(["decode", str(p)], capsys)
     assert code == 1 and out == ""
-    assert err == f"ambientctl: {p}: not a pcap or pcapng capture (starts with 0x68656c6c)\n"
+    assert err == f"ambientctl: decode: {p}: not a pcap or pcapng capture (starts with 0x68656c6c)\n"
 
 
 def test_cli_missing_file_and_keylog(tmp_path, capsys, grpc_capture):
     code, _, err = run(["decode", str(tmp_path / "nope.pcap")], capsys)
-    assert code == 1 and err == f"ambientctl: {tmp_path / 'nope.pcap'}: No such file or directory\n"
+    assert code == 1 and err == f"ambientctl: decode: {tmp_path / 'nope.pcap'}: cannot read the capture: no such file or directory\n"
     code, _, err = run(["decode", str(grpc_capture[0]), "--keylog", str(tmp_path / "k")], capsys)
-    assert code == 1 and err == f"ambientctl: {tmp_path / 'k'}: No such file or directory\n"
+    assert code == 1 and err == f"ambientctl: decode: {tmp_path / 'k'}: cannot read the key log: no such file or directory\n"
+    # both missing: the capture (the first input) is the one reported
+    code, _, err = run(["decode", str(tmp_path / "nope.pcap"), "--keylog", str(tmp_path / "k")], capsys)
+    assert code == 1 and "nope.pcap: cannot read the capture" in err
 
 
 def test_cli_truncated_capture_decodes_up_to_the_damage(tmp_path, capsys, grpc_capture):

@@ -43,7 +43,7 @@ def test_unrecognised_lines_are_reported_not_fatal(tmp_path, capsys):
 def test_missing_and_binary_files(tmp_path, capsys):
     assert main(["logs", "parse", str(tmp_path / "nope.log")]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "cannot read log file" in err and "nope.log" in err
+    assert err.count("\n") == 1 and "cannot read the log: no such file or directory" in err and "nope.log" in err
     b = tmp_path / "capture.pcap"
     b.write_bytes(b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00" + b"\0" * 32)
     assert main(["logs", "parse", str(b)]) == 1

@@ -123,7 +123,7 @@ def test_output_plugins(site):  # type: ignore[no-untyped-def]
     assert r.returncode == 0 and r.stdout.startswith("kind=PodDescription keys=")
     bad = run(site, "--no-plugins", "describe", "pod", "productpage", "--demo", "-o", "table")
     assert bad.returncode == 2 and bad.stdout == ""
-    assert bad.stderr == "ambientctl: unknown output format 'table' (known: text, json, yaml)\n"
+    assert bad.stderr == "ambientctl: describe pod: unknown output format 'table' (known: text, json, yaml)\n"
     unknown = run(site, "describe", "pod", "productpage", "--demo", "-o", "nope")
     assert unknown.returncode == 2 and "(known: text, json, yaml, sloppy, table)" in unknown.stderr
     sloppy = run(site, "--no-plugins", "describe", "pod", "productpage", "--demo", "-o", "json")

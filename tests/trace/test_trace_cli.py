@@ -104,12 +104,12 @@ def test_from_refuses_incomplete_or_foreign_directories(tmp_path, capsys):
     trace_json(["--demo", "bookinfo-l4", "sleep", "productpage", "--keep", str(saved)], capsys)
     (saved / "client-hbone.pcap").unlink()
     code, _, err = run(["trace", "--from", str(saved)], capsys)
-    assert code == 1 and "client-hbone.pcap listed in manifest.json is missing" in err
+    assert code == 1 and "client-hbone.pcap is listed in manifest.json but missing" in err
     (saved / "manifest.json").unlink()
     code, _, err = run(["trace", "--from", str(saved)], capsys)
     assert code == 1 and "no manifest.json" in err
     code, _, err = run(["trace", "--from", str(tmp_path / "nope")], capsys)
-    assert code == 1 and "not a directory" in err
+    assert code == 1 and "cannot read the saved trace: no such file or directory" in err
 
 
 def test_usage_errors_and_live_path(capsys):

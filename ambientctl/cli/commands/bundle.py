@@ -207,7 +207,7 @@ def _add_trace(directory: str, include_keys: bool, contents) -> None:  # type: i
     import json
     from pathlib import Path
 
-    from ambientctl.errors import InputError
+    from ambientctl.errors import file_error
     from ambientctl.trace.replay import open_saved
 
     root = Path(directory)
@@ -220,7 +220,7 @@ def _add_trace(directory: str, include_keys: bool, contents) -> None:  # type: i
         try:
             data = (root / name).read_bytes()
         except OSError as e:
-            raise InputError(f"--trace-from {root}: {name}: {e.strerror or e}") from None
+            raise file_error(root / name, e, "saved trace file") from None
         if name.endswith((".pcap", ".pcapng")):
             contents.add_file(f"captures/{name}", data, include_keys)
         elif name.endswith(".log"):

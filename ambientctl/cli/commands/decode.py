@@ -40,13 +40,16 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from ambientctl.decode import DecodeError, load_keylog
-    from ambientctl.errors import InputError
+    from ambientctl.errors import InputError, check_readable
     from ambientctl.output.decode_text import render_decode, write_decode_json
     from ambientctl.output.envelope import emit, envelope
     from ambientctl.plugins import check_output_format, registry
     from ambientctl.plugins.inner import add_payloads, decode_with_payloads, render_payloads
 
     check_output_format(args.output)
+    check_readable(args.file, "capture")  # inputs are checked in the order given: the capture, then its key log
+    if args.keylog:
+        check_readable(args.keylog, "key log")
     try:
         keylog = load_keylog(args.keylog)
         result, payloads = decode_with_payloads(args.file, keylog, registry)  # decoder plugins read inner bytes

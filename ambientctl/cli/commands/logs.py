@@ -37,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _read(name: str) -> list[str]:
     import sys
 
-    from ambientctl.errors import InputError
+    from ambientctl.errors import InputError, file_error
 
     if name == "-":
         data = sys.stdin.buffer.read()
@@ -46,7 +46,7 @@ def _read(name: str) -> list[str]:
             with open(name, "rb") as f:
                 data = f.read()
         except OSError as e:
-            raise InputError(f"cannot read log file {name}: {e.strerror or e}") from None
+            raise file_error(name, e, "log") from None
     if b"\0" in data[:4096]:
         raise InputError(f"{name if name != '-' else 'standard input'}: binary data, not a text log")
     return data.decode("utf-8", errors="replace").splitlines()

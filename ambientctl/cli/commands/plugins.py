@@ -16,9 +16,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Manage ambientctl plugins: decoders for what apps send inside HBONE tunnels "
         "(ambientctl.decoders.v1), extra findings for describe (ambientctl.findings.v1) and output formats for -o "
         "(ambientctl.outputs.v1). Plugins are Python packages registering entry points; built-ins register the "
-        "same way.",
+        "same way. `ambientctl plugins` alone lists them, as `ambientctl plugins list` does.",
     )
-    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    add_output_option(p)  # `ambientctl plugins` alone lists, as `plugins list` does
+    p.set_defaults(func=run)
     ls = actions.add_parser(
         "list",
         aliases=["ls"],
