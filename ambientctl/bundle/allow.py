@@ -146,8 +146,8 @@ def _mesh(text: Any) -> Any:
         return "{ not valid YAML (left out of the bundle)"  # still invalid: the same note from the model
     if not isinstance(doc, dict):
         return "[]\n"
-    kept = {k: doc[k] for k in MESH_KEYS if k in doc}
-    return yaml.safe_dump(kept, sort_keys=False) if kept else "{}\n"
+    kept = redact_doc({k: doc[k] for k in MESH_KEYS if k in doc}, by_key=False)  # before YAML folds a line
+    return yaml.safe_dump(kept, sort_keys=False, width=1 << 30) if kept else "{}\n"
 
 
 def _config_map(doc: dict[str, Any]) -> dict[str, Any] | None:

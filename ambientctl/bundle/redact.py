@@ -45,7 +45,7 @@ _KEY_VALUE = re.compile(_key(SECRET_WORDS) + _SEP + rf"(?:(?P<value_q>{_QUOTED})
                         rf"(?P<value>{_WORD}))")
 # --key value (a command line): the key starts with --, the value is the next argument
 _FLAG_VALUE = re.compile(rf"(?<![{_KEYCH}])(?P<key>--[{_KEYCH}]{{0,40}}(?i:{SECRET_WORDS})[{_KEYCH}]{{0,40}})"
-                         rf"(?P<sep>[ \t]+[\"']?)(?P<scheme>)(?P<value>{_QUOTED}|[^\s\"'-][^\s\"']*)")
+                         rf"(?P<sep>[ \t]+\\?[\"']?)(?P<scheme>)(?P<value>{_QUOTED}|[^\s\"'-][^\s\"']*)")
 _PEM = re.compile(r"-----BEGIN [A-Z0-9 ]{1,60}-----.*?(?:-----END [A-Z0-9 ]{1,60}-----|\Z)", re.DOTALL)
 # "-----BEGIN" base64-encoded at any of the three alignments, and the rest of that base64 text
 _PEM_B64 = re.compile(r"(?:LS0tLS1CRUdJTi|0tLS0tQkVHSU4|tLS0tLUJFR0lO)[A-Za-z0-9+/=]*(?:(?:\\n|\s)+"

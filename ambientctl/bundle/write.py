@@ -31,6 +31,7 @@ class BundleContents:
     missing: list[str] = field(default_factory=list)
     redactions: Counter[str] = field(default_factory=Counter)
     excluded: list[str] = field(default_factory=list)  # files left out on purpose (key logs)
+    truncated: list[dict[str, Any]] = field(default_factory=list)  # captures cut to packet headers
 
     def add_json(self, name: str, doc: Any) -> None:
         """A report or dump: every value scanned, and values under secret-named keys replaced."""
@@ -47,15 +48,18 @@ class BundleContents:
         self.files[name] = redact_text(text, self.redactions).encode()
 
     def add_file(self, name: str, data: bytes, include_keys: bool) -> None:
-        """A file copied as it is (captures), unless it is a key log (kept only with include_keys)."""
+        """Another file of a saved trace: a TLS key log goes in only with include_keys; nothing else does (a
+        trace keeps captures, logs and key logs; anything more is not known to be safe)."""
         is_keylog = name.endswith(KEYLOG_NAMES)
         if not is_keylog and len(data) < 1 << 22:
             with contextlib.suppress(UnicodeDecodeError):
                 is_keylog = looks_like_keylog(data.decode("ascii"))
-        if is_keylog and not include_keys:
+        if not is_keylog:
+            self.excluded.append(f"{name}: not a capture, log or key log of a trace")
+        elif not include_keys:
             self.excluded.append(f"{name}: a TLS key log (kept only with --include-keys)")
-            return
-        self.files[name] = data
+        else:
+            self.files[name] = data
 
 
 def manifest(contents: BundleContents, *, target: dict[str, Any], source: dict[str, Any], command: list[str],
@@ -75,6 +79,7 @@ def manifest(contents: BundleContents, *, target: dict[str, Any], source: dict[s
                   for n, b in sorted(contents.files.items())],
         "redactions": dict(sorted(contents.redactions.items())),
         "excluded": contents.excluded,
+        "truncated": contents.truncated,
         "missing": contents.missing,
     }
 

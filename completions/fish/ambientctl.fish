@@ -429,6 +429,7 @@ complete -c ambientctl -n "__ambientctl_at 'bundle'" -s w -l write -r -F -d 'whe
 complete -c ambientctl -n "__ambientctl_at 'bundle'" -l since -x -d 'log window on a live cluster, like kubectl logs --since (default: 15m)'
 complete -c ambientctl -n "__ambientctl_at 'bundle'" -l trace-from -x -d 'add a trace saved with \'trace --keep DIR\' (report, captures, logs)'
 complete -c ambientctl -n "__ambientctl_at 'bundle'" -l include-keys -d 'keep TLS key logs of the trace\'s captures (they decrypt the traffic: share with'
+complete -c ambientctl -n "__ambientctl_at 'bundle'" -l include-payloads -d 'keep the packets of the trace\'s captures whole (default: headers only, cut afte'
 complete -c ambientctl -n "__ambientctl_at 'bundle'" -l port -x -d 'destination port for SRC DST (or DST:PORT)'
 complete -c ambientctl -n "__ambientctl_at 'bundle'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace of the object (default: default)'
 complete -c ambientctl -n "__ambientctl_at 'bundle'" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '

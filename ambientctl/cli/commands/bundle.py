@@ -37,6 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "captures, logs)")
     p.add_argument("--include-keys", action="store_true",
                    help="keep TLS key logs of the trace's captures (they decrypt the traffic: share with care)")
+    p.add_argument("--include-payloads", action="store_true",
+                   help="keep the packets of the trace's captures whole (default: headers only, cut after the "
+                   "TCP/UDP header, as payloads may hold credentials)")
     p.add_argument("--port", type=int, metavar="N", help="destination port for SRC DST (or DST:PORT)")
     add_namespace_option(p)
     add_source_options(p)
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     view, source, live = _state(args, contents, progress)
     target, pods = _reports(args, view, contents, progress)
     if args.trace_from:
-        _add_trace(args.trace_from, args.include_keys, contents)
+        _add_trace(args.trace_from, args.include_keys, args.include_payloads, contents)
     if live is not None:
         _proxy_evidence(live, view, pods, since, contents, progress)
     else:
@@ -203,32 +206,81 @@ def _reports(args: argparse.Namespace, view, contents, progress):  # type: ignor
     return {"kind": "Namespace", "namespace": ns}, list(pods)
 
 
-def _add_trace(directory: str, include_keys: bool, contents) -> None:  # type: ignore[no-untyped-def]
+def _add_trace(directory: str, include_keys: bool, include_payloads: bool, contents) -> None:  # type: ignore[no-untyped-def]
+    """A saved trace's report, captures (headers only unless include_payloads), logs and key logs (only with
+    include_keys). Only files inside the trace directory are read: a manifest naming `../x`, `/abs/path` or a
+    link leading out gets a `missing` entry instead."""
     import json
     from pathlib import Path
 
-    from ambientctl.errors import file_error
+    from ambientctl.bundle.pcap import headers_only
+    from ambientctl.errors import InputError, file_error
     from ambientctl.trace.replay import open_saved
 
     root = Path(directory)
     doc = open_saved(root)
     contents.add_json("reports/trace.json", doc)
-    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-    for name in manifest.get("files") or []:
-        if name in ("trace.json",):
+    try:
+        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"not a readable saved-trace manifest: {e}", where=str(root / "manifest.json")) from None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, list):
+        raise InputError("'files' must be a list of file names", where=str(root / "manifest.json"))
+    for name in files:
+        if name == "trace.json":
+            continue
+        path = _inside(root, name)
+        if isinstance(path, str):
+            contents.missing.append(f"trace file {name!r} listed in {root / 'manifest.json'}: {path}; not copied")
             continue
         try:
-            data = (root / name).read_bytes()
+            data = path.read_bytes()
         except OSError as e:
-            raise file_error(root / name, e, "saved trace file") from None
+            raise file_error(path, e, "saved trace file") from None
         if name.endswith((".pcap", ".pcapng")):
-            contents.add_file(f"captures/{name}", data, include_keys)
+            try:
+                data, cut = headers_only(data, f"{root / name}", include_keys, include_payloads)
+            except InputError as e:
+                contents.excluded.append(f"captures/{name}: {e} — cannot be cut to headers, so left out")
+                continue
+            contents.files[f"captures/{name}"] = data
+            if not include_payloads:
+                contents.truncated.append({"file": f"captures/{name}", "packets": cut.packets,
+                                           "payloadBytesRemoved": cut.payload_bytes,
+                                           "blocksDropped": cut.dropped_blocks})
         elif name.endswith(".log"):
             contents.add_text(f"logs/trace/{name}", data.decode("utf-8", "replace"))
         elif name == "recording.json":
-            contents.add_json("reports/trace-recording.json", json.loads(data))
+            try:
+                contents.add_json("reports/trace-recording.json", json.loads(data))
+            except ValueError as e:
+                raise InputError(f"not JSON: {e}", where=str(path)) from None
         else:
             contents.add_file(f"captures/{name}", data, include_keys)
+
+
+def _inside(root, name):  # type: ignore[no-untyped-def]
+    """The regular file `name` names inside `root`, or why it is not one."""
+    import os
+    import stat
+    from pathlib import Path, PurePosixPath
+
+    if not isinstance(name, str) or not name or "\0" in name or "\\" in name:
+        return "not a file name"
+    rel = PurePosixPath(name)
+    if rel.is_absolute() or ".." in rel.parts or name.startswith("~"):
+        return "outside the trace directory"
+    real, top = os.path.realpath(root / rel), os.path.realpath(root)
+    if os.path.commonpath([real, top]) != top:
+        return "a link leading outside the trace directory"
+    try:
+        st = os.stat(real)
+    except OSError as e:
+        return f"cannot be read ({e.strerror})"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file"
+    return Path(real)
 
 
 def _proxy_evidence(live: dict, view, pods, since: int, contents, progress) -> None:  # type: ignore[no-untyped-def]
