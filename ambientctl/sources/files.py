@@ -34,9 +34,11 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 def load_snapshot(path: str | os.PathLike[str]) -> Cluster:
     """Read a file, directory or archive of manifests into a Cluster."""
     p = Path(path)
-    bundle = _bundle_manifest(p)
+    from ambientctl.bundle.read import read_bundle
+
+    bundle = read_bundle(p)
     if bundle is not None:
-        return _load_bundle(p, bundle)
+        return _load_bundle(bundle)
     cluster = Cluster(source=f"snapshot {p}")
     for origin, doc in iter_documents(p):
         if looks_like_ztunnel_state(doc):
@@ -47,33 +49,16 @@ def load_snapshot(path: str | os.PathLike[str]) -> Cluster:
     return cluster
 
 
-def _bundle_manifest(p: Path) -> dict[str, Any] | None:
-    """The manifest of an `ambientctl bundle` archive, or None when `p` is anything else."""
-    if not p.is_file() or not p.name.lower().endswith((".tar", ".tar.gz", ".tgz")):
-        return None
-    from ambientctl.bundle import MANIFEST
-    from ambientctl.bundle.write import read_manifest
-
-    try:
-        with tarfile.open(p) as t:
-            first = t.next()  # the bundle writer puts the manifest first
-            if first is None or first.name != MANIFEST:
-                return None
-            f = t.extractfile(first)
-            return read_manifest(f.read() if f else b"", str(p))
-    except (tarfile.TarError, EOFError, OSError) as e:
-        raise InputError(f"{p}: not a readable archive: {e}") from None
-
-
-def _load_bundle(p: Path, manifest: dict[str, Any]) -> Cluster:
+def _load_bundle(bundle: Any) -> Cluster:
     """A support bundle's cluster state: only its snapshot/ (its logs, reports and ztunnel dumps are evidence,
-    not state), plus what the original read could not see, so answers carry the same caveats."""
-    from ambientctl.bundle import SNAPSHOT_DIR
-
-    src = manifest.get("source") or {}
-    cluster = Cluster(source=f"bundle {p} of {src.get('description') or 'unknown source'}")
-    for origin, doc in _archive_documents(p, prefix=SNAPSHOT_DIR):
-        _add(cluster, doc, origin)
+    not state), as verified against the manifest's checksums (ambientctl.bundle.read), plus what the original
+    read could not see, so answers carry the same caveats."""
+    src = bundle.manifest.get("source") if isinstance(bundle.manifest.get("source"), dict) else {}
+    cluster = Cluster(source=f"bundle {bundle.path} of {src.get('description') or 'unknown source'}")
+    for name, data in bundle.snapshot:
+        if name.endswith(MANIFEST_SUFFIXES):
+            for origin, doc in decode_documents(data, f"{bundle.path}:{name}"):
+                _add(cluster, doc, origin)
     cluster.unreadable = dict(src.get("unreadable") or {})
     cluster.absent_kinds = list(src.get("absentKinds") or [])
     return cluster

@@ -236,3 +236,59 @@ def test_live_bundle_answers_as_the_cluster(kube_cluster, tmp_path, capsys) -> N
         c2, b, _ = _run([*argv, "--snapshot", str(out), "-o", "json"], capsys)
         assert c1 == c2
         _same(json.loads(a), json.loads(b))
+
+
+def _retar(src: Path, dst: Path, rename, order=sorted, change: dict[str, bytes] | None = None,  # type: ignore[no-untyped-def]
+           extra: dict[str, bytes] | None = None) -> None:
+    members = _members(src)
+    members.update(change or {})
+    with tarfile.open(dst, "w:gz") as t:
+        for name in order(members):
+            info = tarfile.TarInfo(rename(name))
+            info.size = len(members[name])
+            t.addfile(info, io.BytesIO(members[name]))
+        for name, data in (extra or {}).items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+
+
+def test_a_re_tarred_bundle_is_still_a_bundle_and_a_tampered_one_is_refused(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """What people do to archives in tickets: untar and tar again (manifest no longer first, `./` names, or under
+    one top-level directory) — still a bundle with the same answers. A member changed after writing — refused in
+    one line naming it; a member added that the manifest does not list — never read."""
+    good = tmp_path / "good.tar.gz"
+    assert _run(["bundle", "sleep", "productpage:9080", "--demo", "-w", str(good)], capsys)[0] == 0
+    _, want, _ = _run(["explain", "sleep", "productpage:9080", "--snapshot", str(good), "-o", "json"], capsys)
+    variants = {
+        "reversed.tar.gz": dict(rename=lambda n: n, order=lambda m: sorted(m, reverse=True)),
+        "dot.tgz": dict(rename=lambda n: f"./{n}"),
+        "dir.tar.gz": dict(rename=lambda n: f"ticket-1234/{n}", order=lambda m: sorted(m, reverse=True)),
+    }
+    for name, how in variants.items():
+        _retar(good, tmp_path / name, **how)  # type: ignore[arg-type]
+        code, got, err = _run(["explain", "sleep", "productpage:9080", "--snapshot", str(tmp_path / name), "-o",
+                               "json"], capsys)
+        assert code == 0, err
+        _same(json.loads(got), json.loads(want))
+        # a changed member (the policy that denies notsleep deleted from the snapshot), in the same layout: refused
+        snap = json.loads(_members(good)["snapshot/cluster.json"])
+        snap["items"] = [i for i in snap["items"] if i["kind"] != "AuthorizationPolicy"]
+        bad = tmp_path / f"tampered-{name}"
+        _retar(good, bad, **how, change={"snapshot/cluster.json": json.dumps(snap).encode()})  # type: ignore[arg-type]
+        code, out, err = _run(["explain", "notsleep", "productpage:9080", "--snapshot", str(bad)], capsys)
+        assert code == 1 and not out and err.count("\n") == 1
+        assert "snapshot/cluster.json" in err and "sha256" in err and str(bad) in err
+    # a member the manifest does not list is not read (here: one that would allow everything)
+    extra = {"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Namespace",
+                                                          "metadata": {"name": "planted-by-someone"}}]}
+    _retar(good, tmp_path / "extra.tar.gz", rename=lambda n: n,
+           extra={"snapshot/zz-extra.json": json.dumps(extra).encode()})
+    code, out, _ = _run(["explain", "--matrix", "-n", "planted-by-someone", "--snapshot", str(tmp_path / "extra.tar.gz")],
+                        capsys)
+    assert code == 2
+    # listed but gone
+    _retar(good, tmp_path / "gone.tar.gz", rename=lambda n: n, order=lambda m: [n for n in sorted(m) if
+                                                                                not n.startswith("reports/")])
+    code, _, err = _run(["describe", "pod", "sleep", "--snapshot", str(tmp_path / "gone.tar.gz")], capsys)
+    assert code == 1 and "listed in manifest.json but not in the archive" in err and err.count("\n") == 1

@@ -103,7 +103,6 @@ def _progress():  # type: ignore[no-untyped-def]
 
 def _state(args: argparse.Namespace, contents, progress):  # type: ignore[no-untyped-def]
     """Read the cluster state once: the snapshot that goes into the bundle and the view the reports use."""
-    import json
     from importlib import resources
     from pathlib import Path
 
@@ -124,18 +123,13 @@ def _state(args: argparse.Namespace, contents, progress):  # type: ignore[no-unt
         with resources.as_file(resources.files("ambientctl.demo") / "data" / args.demo) as p:
             docs = [d for _o, d in iter_documents(Path(p))]
     elif args.snapshot:
-        from ambientctl.sources.files import iter_documents, load_snapshot
+        from ambientctl.bundle.read import read_bundle
+        from ambientctl.sources.files import decode_documents, iter_documents, load_snapshot
 
         cluster = load_snapshot(args.snapshot)
-        if str(cluster.source).startswith("bundle "):
-            import tarfile
-
-            with tarfile.open(args.snapshot) as t:
-                docs = []
-                for m in t.getmembers():
-                    f = t.extractfile(m) if m.isfile() and m.name.startswith(SNAPSHOT_DIR) else None
-                    if f is not None:
-                        docs += json.loads(f.read()).get("items", [])
+        bundle = read_bundle(Path(args.snapshot))
+        if bundle is not None:  # a bundle of a bundle: its verified snapshot
+            docs = [d for name, data in bundle.snapshot for _o, d in decode_documents(data, name)]
         else:
             docs = [d for _o, d in iter_documents(Path(args.snapshot))]
     else:
