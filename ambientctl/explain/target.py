@@ -14,7 +14,15 @@ from ambientctl.errors import NotFound, UsageError
 from ambientctl.explain.egress import port_for
 from ambientctl.explain.path import Party, party_for_pod
 from ambientctl.mesh.egress import EntryMatch, entries_for_host, entry_with_address
-from ambientctl.mesh.refs import is_ip, resolve_pod, resolve_service, split_port
+from ambientctl.mesh.refs import (
+    is_ip,
+    names_workload_kind,
+    not_found,
+    parse_ref,
+    resolve_pod,
+    resolve_service,
+    split_port,
+)
 from ambientctl.mesh.view import MeshView
 from ambientctl.model import objects as o
 
@@ -91,16 +99,19 @@ def resolve_target(view: MeshView, ref: str, namespace: str | None, port: int | 
         if port is None:
             raise UsageError(f"{ref!r}: give a port (IP:PORT or --port)")
         return Target(ref, "ip", ip, port)
-    svc = None if "/" in host else resolve_service(cluster, host, namespace)
+    svc = None if names_workload_kind(host) else resolve_service(cluster, host, namespace)
     if svc is not None:
         return _service_target(view, ref, svc, port, None)
     if "/" not in host and _external_host(cluster, host):
         matches = entries_for_host(cluster.service_entries, host)
         return Target(ref, "external", "", port_for(matches[0] if matches else None, port, ref), host=host.lower())
+    readings = parse_ref(cluster, host, namespace)
+    if all(r.kind == "service" for r in readings):
+        raise not_found(cluster, readings[0], with_services=True)
     try:
         pod = resolve_pod(cluster, host, namespace)
     except NotFound:
-        raise NotFound(f"no service or workload named {host!r} in namespace {namespace or 'default'}") from None
+        raise not_found(cluster, readings[0], with_services=not names_workload_kind(host)) from None
     return _pod_target(ref, pod, port)
 
 

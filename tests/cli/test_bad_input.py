@@ -98,7 +98,7 @@ def test_pod_in_other_namespace_hints_at_it(tmp_path, capsys):
     p.write_text(pod("web-1", ns="shop", labels={"app": "web"}))
     code, _, err = run(["describe", "pod", "web", "--snapshot", str(p)], capsys)
     assert code == 2
-    assert one_line(err).endswith("(found in namespace shop: add -n shop)")
+    assert one_line(err).endswith("; it is in namespace shop: use shop/web, web.shop or -n shop")
 
 
 def test_unknown_demo(capsys):

@@ -64,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         view = load_view(args)
         ns = args.namespace or "default"
         if ns not in view.cluster.namespaces and not view.cluster.pods_in(ns):
-            raise UsageError(f"namespace {ns!r} has no workloads")
+            from ambientctl.mesh.refs import unknown_namespace
+
+            raise unknown_namespace(view.cluster, ns)
         body = matrix(view, ns, protocol=args.protocol, method=args.method, path=args.path)
         emit(envelope("ExplanationMatrix", body), args.output, render_matrix)
         return EXIT_DENIED if body["summary"]["deny"] else 0
