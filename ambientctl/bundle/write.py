@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ambientctl.bundle import KIND, MANIFEST
-from ambientctl.bundle.redact import looks_like_keylog, redact_doc, redact_text
+from ambientctl.bundle.redact import SECRET_KEY, looks_like_keylog, redact_doc, redact_text
 from ambientctl.errors import InputError
 
 KEYLOG_NAMES = (".keys", ".keylog", "keylog.txt", "sslkeylog.log")
@@ -62,6 +62,18 @@ class BundleContents:
             self.files[name] = data
 
 
+def redact_command(argv: list[str]) -> list[str]:
+    """The command line with credentials replaced, also the value of `--password VALUE` given as two arguments."""
+    out = []
+    for i, a in enumerate(argv):
+        prev = argv[i - 1] if i else ""
+        if prev.startswith("--") and "=" not in prev and SECRET_KEY.search(prev) and not a.startswith("-"):
+            out.append(f"<redacted:{prev.lstrip('-').lower()}>")
+        else:
+            out.append(redact_text(a))
+    return out
+
+
 def manifest(contents: BundleContents, *, target: dict[str, Any], source: dict[str, Any], command: list[str],
              versions: dict[str, Any]) -> dict[str, Any]:
     from ambientctl import __version__
@@ -71,7 +83,7 @@ def manifest(contents: BundleContents, *, target: dict[str, Any], source: dict[s
         "kind": KIND,
         "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "ambientctl": __version__,
-        "command": [redact_text(a) for a in command],
+        "command": redact_command(command),
         "target": target,
         "source": source,
         "versions": versions,

@@ -292,3 +292,13 @@ def test_a_re_tarred_bundle_is_still_a_bundle_and_a_tampered_one_is_refused(tmp_
                                                                                 not n.startswith("reports/")])
     code, _, err = _run(["describe", "pod", "sleep", "--snapshot", str(tmp_path / "gone.tar.gz")], capsys)
     assert code == 1 and "listed in manifest.json but not in the archive" in err and err.count("\n") == 1
+
+
+def test_the_recorded_command_line_keeps_no_credential() -> None:
+    from ambientctl.bundle.write import redact_command
+
+    argv = ["ambientctl", "bundle", "sleep", "--password", "hunter2-zq", "--token=abc-zq-123", "--kubeconfig",
+            "https://admin:s3cret-zq@k8s.example/config", "--include-keys", "-w", "t.tar.gz"]
+    out = redact_command(argv)
+    assert not [a for a in out if "zq" in a]
+    assert out[:3] == ["ambientctl", "bundle", "sleep"] and out[-3:] == ["--include-keys", "-w", "t.tar.gz"]
