@@ -98,7 +98,13 @@ class Connection:
         if not dst and self.waypoint:
             dst = self.waypoint[0].authority or self.waypoint[0].upstream_addr
         service = (o and o.service) or (i and i.service) or (self.waypoint[0].cluster_service if self.waypoint else "")
-        return {"src": src, "dst": dst, "service": service}
+        out = {"src": src, "dst": dst, "service": service}
+        # 1.31 access lines name each side's cluster (multicluster ambient); older lines have none
+        for key, attr in (("srcCluster", "src_cluster"), ("dstCluster", "dst_cluster")):
+            v = next((getattr(e, attr) for e in (o, i) if e is not None and getattr(e, attr)), "")
+            if v:
+                out[key] = v
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, **self.summary(), "path": self.path, "verdict": self.verdict}

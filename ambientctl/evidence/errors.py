@@ -91,8 +91,13 @@ RULES: tuple[_Rule, ...] = (
        "an established connection was closed because a policy update now denies it", "see which "
        "AuthorizationPolicy changed just before; `ambientctl explain` with the current state shows the verdict",
        verdict="deny", where="dst-ztunnel", flag="DENY"),
+    _r("cert-revoked-upstream", r"upstream certificate revoked by CRL", "tls", "a CRL update revoked the "
+       "destination's certificate and the source ztunnel tore down its HBONE connection (and every stream on it)",
+       "reissue the destination's certificate or fix the CRL", where="src-ztunnel", flag="CERT_REVOKED",
+       versions_note="Istio 1.31+ (existing connections checked on CRL update)"),
     _r("cert-revoked", r"peer certificate revoked by CRL", "tls", "the peer's certificate is on the CRL "
-       "ztunnel enforces (CRL_PATH)", "reissue the peer's certificate or fix the CRL", where="dst-ztunnel",
+       "ztunnel enforces (CRL_PATH); from 1.31 a CRL update also closes connections already open",
+       "reissue the peer's certificate or fix the CRL", where="dst-ztunnel",
        flag="CERT_REVOKED", versions_note="Istio 1.31+"),
     # -- transport ----------------------------------------------------------------------------------------
     _r("network-policy-15008", r"connection timed out, maybe a NetworkPolicy is blocking HBONE port 15008",

@@ -115,6 +115,9 @@ class AccessEvent(LogEvent):
     dst_workload: str = ""
     dst_namespace: str = ""
     dst_identity: str = ""
+    # 1.31 (ztunnel#1994): the cluster of each side, for multicluster ambient; absent in older logs
+    src_cluster: str = ""
+    dst_cluster: str = ""
     bytes_sent: int | None = None
     bytes_recv: int | None = None
     duration_ms: float | None = None

@@ -256,6 +256,7 @@ def _typed(base: dict[str, Any], *, fmt: str, ts: str, level: str, target: str, 
             dst_addr=f.get("dst.addr", ""), hbone_addr=f.get("dst.hbone_addr", ""),
             service=f.get("dst.service", ""), dst_workload=f.get("dst.workload", ""),
             dst_namespace=f.get("dst.namespace", ""), dst_identity=f.get("dst.identity", ""),
+            src_cluster=f.get("src.cluster", ""), dst_cluster=f.get("dst.cluster", ""),
             bytes_sent=_int(f.get("bytes_sent")), bytes_recv=_int(f.get("bytes_recv")),
             duration_ms=duration_ms(f.get("duration")), error_text=err,
             error=classify_error(err) if err else None)
@@ -321,7 +322,8 @@ def _typed(base: dict[str, Any], *, fmt: str, ts: str, level: str, target: str, 
 
     # -- anything else: keep it, classify errors it reports -----------------------------------------------------
     err = f.get("error") or f.get("err") or ""
-    if not err and level in ("warn", "error"):
+    if not err and (level in ("warn", "error") or "revoked by CRL update" in message):
+        # 1.31 CRL teardown of open connections is logged at DEBUG (src/proxy/h2/{server,client}.rs)
         err = message
     return LogEvent(**common, error=classify_error(err) if err else None)
 

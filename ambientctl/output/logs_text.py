@@ -58,6 +58,8 @@ def _connection(c: Any, conn: dict[str, Any]) -> None:
     v = conn["verdict"]
     src = conn.get("src") or "?"
     dst = conn.get("dst") or "?"
+    if conn.get("srcCluster") and conn.get("srcCluster") != conn.get("dstCluster"):  # 1.31: cross-cluster
+        src, dst = f"{src} [{conn['srcCluster']}]", f"{dst} [{conn.get('dstCluster') or '?'}]"
     svc = f" ({conn['service']})" if conn.get("service") else ""
     path = conn["path"] + (f", {conn['pathDetail']}" if conn.get("pathDetail") else "")
     c.print()
