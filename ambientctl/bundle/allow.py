@@ -179,6 +179,17 @@ def project(doc: Any) -> dict[str, Any] | None:
     return {"apiVersion": api, "kind": kind, "metadata": _project(doc.get("metadata"), META), **body}
 
 
+def ztunnel_state(doc: dict[str, Any], counts: Counter[str] | None = None) -> dict[str, Any]:
+    """A ztunnel config dump / local config used as the snapshot (ambientctl.sources.ztunnel_state): its workloads,
+    services, policies, workload states and version, scanned; its certificates and its own config (addresses of
+    istiod and the CA, proxy metadata) left out — only `localNode` of it is read."""
+    kept = {k: v for k, v in doc.items() if k not in ("certificates", "config")}
+    config = doc.get("config")
+    if isinstance(config, dict) and "localNode" in config:
+        kept["config"] = {"localNode": config["localNode"]}
+    return redact_doc(kept, counts, by_key=False)
+
+
 def snapshot_documents(docs: list[Any], counts: Counter[str] | None = None) -> tuple[list[dict[str, Any]],
                                                                                       Counter[str]]:
     """The bundle's snapshot: List items expanded, each object cut to its allowed fields and scanned for

@@ -84,15 +84,15 @@ def manifest(contents: BundleContents, *, target: dict[str, Any], source: dict[s
         "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "ambientctl": __version__,
         "command": redact_command(command),
-        "target": target,
-        "source": source,
-        "versions": versions,
+        "target": redact_doc(target, by_key=False),
+        "source": redact_doc(source, by_key=False),
+        "versions": redact_doc(versions, by_key=False),
         "files": [{"name": n, "bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()}
                   for n, b in sorted(contents.files.items())],
         "redactions": dict(sorted(contents.redactions.items())),
-        "excluded": contents.excluded,
+        "excluded": redact_doc(contents.excluded, by_key=False),
         "truncated": contents.truncated,
-        "missing": contents.missing,
+        "missing": redact_doc(contents.missing, by_key=False),
     }
 
 

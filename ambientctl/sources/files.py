@@ -58,6 +58,12 @@ def _load_bundle(bundle: Any) -> Cluster:
     for name, data in bundle.snapshot:
         if name.endswith(MANIFEST_SUFFIXES):
             for origin, doc in decode_documents(data, f"{bundle.path}:{name}"):
+                if looks_like_ztunnel_state(doc):  # a bundle of a ztunnel's own view
+                    state = cluster_from_ztunnel_state(doc, origin)
+                    state.source, state.unreadable, state.absent_kinds = cluster.source, cluster.unreadable, \
+                        cluster.absent_kinds
+                    cluster = state
+                    continue
                 _add(cluster, doc, origin)
     cluster.unreadable = dict(src.get("unreadable") or {})
     cluster.absent_kinds = list(src.get("absentKinds") or [])

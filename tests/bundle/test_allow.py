@@ -145,3 +145,37 @@ def test_reports_from_the_bundle_are_the_reports_from_the_source(demo: str, tmp_
         want = _json(["explain", "--matrix", "-n", ns, "--demo", demo], capsys)
         assert _strip(json.loads(members[f"reports/matrix-{ns}.json"])) == want[1]
         assert _json(["explain", "--matrix", "-n", ns, "--snapshot", str(out)], capsys) == want
+
+
+def _ztunnel_dumps() -> list[Path]:
+    from ambientctl.sources.ztunnel_state import looks_like_ztunnel_state
+
+    out = []
+    for f in sorted(REALDATA.rglob("*")):
+        if f.is_file() and f.suffix in (".json", ".yaml"):
+            try:
+                docs = [d for _o, d in iter_documents(f)]
+            except AmbientctlError:
+                continue
+            if len(docs) == 1 and looks_like_ztunnel_state(docs[0]):
+                out.append(f)
+    return out
+
+
+@pytest.mark.parametrize("dump", [str(p.relative_to(REALDATA)) for p in _ztunnel_dumps()])
+def test_a_bundle_of_a_ztunnel_state_answers_as_the_state(dump: str, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A ztunnel config dump given as --snapshot is carried as the bundle's snapshot (without its certificates),
+    so the bundle answers as the dump did, for every namespace."""
+    from ambientctl.sources.files import load_snapshot
+
+    src = REALDATA / dump
+    cluster = load_snapshot(src)
+    out = tmp_path / "z.tar.gz"
+    for ns in sorted({p.meta.namespace for p in cluster.pods}):
+        if not out.exists():
+            assert main(["bundle", "-n", ns, "--snapshot", str(src), "-w", str(out)]) == 0
+            capsys.readouterr()
+            members = _members(out)
+            assert "-----BEGIN" not in members["snapshot/ztunnel-state.json"].decode()
+        assert _json(["explain", "--matrix", "-n", ns, "--snapshot", str(out)], capsys) == \
+            _json(["explain", "--matrix", "-n", ns, "--snapshot", str(src)], capsys)

@@ -75,14 +75,17 @@ SHAPES: dict[str, Callable[[str], tuple[str, list[str]]]] = {
     "session-field": lambda v: (f"sessionToken={v}", [v]),
     "api-key-camel": lambda v: (f"apiKey: {v}", [v]),
     "auth-field": lambda v: (f"x-auth={v}", [v]),
+    "kubeconfig": lambda v: (f"apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    token: {v}\n"
+                             f"    client-key-data: {(b := _b64(v, 60))}", [v, b]),
     "high-entropy-base64": lambda v: ((b := _b64(v, 40)), [b]),
     "high-entropy-hex": lambda v: ((h := hashlib.sha1(v.encode()).hexdigest()), [h]),
 }
 CARRIERS = ("annotation", "istio-annotation", "label-value", "env-value", "istio-env-value", "args", "command",
             "configmap-url", "mesh-configmap-key", "mesh-configmap-read-key", "unknown-cr", "secret",
-            "access-log", "waypoint-log", "pcap-payload", "key-log")
+            "access-log", "waypoint-log", "pcap-payload", "key-log", "trace-report", "trace-recording")
 # carriers whose value stays in the bundle (scanned): the rest of the line must survive there
-KEPT = ("istio-annotation", "label-value", "istio-env-value", "mesh-configmap-read-key", "access-log", "waypoint-log")
+KEPT = ("istio-annotation", "label-value", "istio-env-value", "mesh-configmap-read-key", "access-log", "waypoint-log",
+        "trace-report", "trace-recording")
 PREFIX = "src.workload=sleep path=/productpage"
 
 
@@ -187,6 +190,10 @@ def _trace(saved: Path, forms: list) -> None:
     (saved / "planted.keys").write_text("".join(f"# {line}\n" for line in by["key-log"]) +
                                         "CLIENT_RANDOM " + "ab" * 32 + " " + "cd" * 48 + "\n")
     man["files"] += ["waypoint-7d9c8b6f5-x2x2x.log", "planted-app.pcap", "planted.keys"]
+    for name, carrier in (("trace.json", "trace-report"), ("recording.json", "trace-recording")):
+        doc = json.loads((saved / name).read_text())
+        doc["plantedNotes"] = by[carrier]
+        (saved / name).write_text(json.dumps(doc))
     (saved / "manifest.json").write_text(json.dumps(man))
 
 

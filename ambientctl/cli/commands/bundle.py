@@ -107,7 +107,10 @@ def _state(args: argparse.Namespace, contents, progress):  # type: ignore[no-unt
     from pathlib import Path
 
     from ambientctl.bundle import SNAPSHOT_DIR
-    from ambientctl.bundle.allow import snapshot_documents
+    from collections import Counter
+
+    from ambientctl.bundle.allow import snapshot_documents, ztunnel_state
+    from ambientctl.sources.ztunnel_state import looks_like_ztunnel_state
     from ambientctl.mesh.view import MeshView
 
     live = None
@@ -141,8 +144,15 @@ def _state(args: argparse.Namespace, contents, progress):  # type: ignore[no-unt
         docs = [it for kind in sorted(read.items) for it in read.items[kind]]
         live = {"kubeconfig": args.kubeconfig, "context": args.context, "timeout": args.request_timeout,
                 "server": read.server}
-    kept, left_out = snapshot_documents(docs, contents.redactions)
-    contents.add_snapshot(f"{SNAPSHOT_DIR}cluster.json", {"apiVersion": "v1", "kind": "List", "items": kept})
+    state = docs[0] if len(docs) == 1 and looks_like_ztunnel_state(docs[0]) else None
+    if state is not None:  # a ztunnel's own view: carried as it is, without its certificates
+        kept, left_out = [], Counter()
+        contents.add_snapshot(f"{SNAPSHOT_DIR}ztunnel-state.json", ztunnel_state(state, contents.redactions))
+        contents.excluded.append(f"{SNAPSHOT_DIR}ztunnel-state.json: the ztunnel's certificates and own config "
+                                 "(only its localNode is kept)")
+    else:
+        kept, left_out = snapshot_documents(docs, contents.redactions)
+        contents.add_snapshot(f"{SNAPSHOT_DIR}cluster.json", {"apiVersion": "v1", "kind": "List", "items": kept})
     if left_out:
         contents.excluded.append(f"{SNAPSHOT_DIR}: left out, as no report reads them: " + ", ".join(
             f"{n} {kind}" for kind, n in sorted(left_out.items())) + "; of the rest only the fields the model "
