@@ -103,15 +103,14 @@ def _progress():  # type: ignore[no-untyped-def]
 
 def _state(args: argparse.Namespace, contents, progress):  # type: ignore[no-untyped-def]
     """Read the cluster state once: the snapshot that goes into the bundle and the view the reports use."""
+    from collections import Counter
     from importlib import resources
     from pathlib import Path
 
     from ambientctl.bundle import SNAPSHOT_DIR
-    from collections import Counter
-
     from ambientctl.bundle.allow import snapshot_documents, ztunnel_state
-    from ambientctl.sources.ztunnel_state import looks_like_ztunnel_state
     from ambientctl.mesh.view import MeshView
+    from ambientctl.sources.ztunnel_state import looks_like_ztunnel_state
 
     live = None
     if args.demo and args.snapshot:
