@@ -1,7 +1,7 @@
 """Assemble and write a support bundle. Every member passes through redaction first (ambientctl.bundle.redact);
 Secrets are dropped even when a snapshot file holds them; other ConfigMaps than Istio's mesh config are dropped
-as the live source never reads them. The .tar.gz is written to a temporary sibling and renamed into place, so
-an interrupted bundle leaves nothing behind."""
+as the live source never reads them. The .tar.gz is written through ambientctl.outfile (a temporary sibling
+renamed into place, never over an existing file without --force), so an interrupted bundle leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from typing import Any
 from ambientctl.bundle import KIND, MANIFEST
 from ambientctl.bundle.redact import SECRET_KEY, looks_like_keylog, redact_doc, redact_text
 from ambientctl.errors import InputError
+from ambientctl.outfile import Target, check_target, open_output
 
 KEYLOG_NAMES = (".keys", ".keylog", "keylog.txt", "sslkeylog.log")
 
@@ -96,37 +97,19 @@ def manifest(contents: BundleContents, *, target: dict[str, Any], source: dict[s
     }
 
 
-def write_bundle(path: str, contents: BundleContents, man: dict[str, Any]) -> int:
-    """Write the .tar.gz atomically (manifest first, so `tar tzf | head` shows it); returns its size."""
-    target = os.path.abspath(path)
-    if os.path.isdir(target):
-        raise InputError(f"{path}: is a directory (give a file name ending in .tar.gz)")
-    if os.path.exists(target):
-        raise InputError(f"{path}: already exists; bundles are never overwritten")
-    parent = os.path.dirname(target)
-    tmp = os.path.join(parent, f".{os.path.basename(target)}.partial-{os.getpid()}")
+def write_bundle(path: str | Target, contents: BundleContents, man: dict[str, Any]) -> int:
+    """Write the .tar.gz atomically (manifest first, so `tar tzf | head` shows it) through ambientctl.outfile;
+    returns its size (0 on a stream). A str path must not exist yet."""
+    target = path if isinstance(path, Target) else check_target(path, "-w")
     now = int(time.time())
-    try:
-        with open(tmp, "xb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as t:
-            members = [(MANIFEST, (json.dumps(man, indent=2, ensure_ascii=False) + "\n").encode()),
-                       *sorted(contents.files.items())]
-            for name, data in members:
-                info = tarfile.TarInfo(name)
-                info.size, info.mtime, info.mode = len(data), now, 0o644
-                t.addfile(info, io.BytesIO(data))
-        os.replace(tmp, target)
-    except OSError as e:
-        _remove(tmp)
-        raise InputError(f"{path}: cannot write: {e.strerror or e}") from None
-    except BaseException:
-        _remove(tmp)
-        raise
-    return os.path.getsize(target)
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
+    with open_output(target) as raw, tarfile.open(fileobj=raw, mode="w:gz") as t:
+        members = [(MANIFEST, (json.dumps(man, indent=2, ensure_ascii=False) + "\n").encode()),
+                   *sorted(contents.files.items())]
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), now, 0o644
+            t.addfile(info, io.BytesIO(data))
+    return 0 if target.is_stream else os.path.getsize(target.absolute)
 
 
 def read_manifest(data: bytes, where: str) -> dict[str, Any]:

@@ -58,21 +58,28 @@ class Running:
 
 def run_capture(api: Any, points: list[CapturePoint], attachments: dict[str, Attachment], paths: list[str],
                 duration: float | None, count: int | None, stop: threading.Event,
-                tick: Callable[[list[StreamState]], None] | None = None) -> tuple[list[Running], bool]:
+                tick: Callable[[list[StreamState]], None] | None = None,
+                force: bool = False) -> tuple[list[Running], bool]:
     """Start every stream, wait until all end, finish the files. Returns (runs, interrupted): on Ctrl-C every
     file is closed as a valid pcap and the remote tcpdumps are asked to end early; setting `stop` from another
-    thread ends the run the same way (not counted as interrupted)."""
+    thread ends the run the same way (not counted as interrupted). `force`: replace existing files."""
     runs: list[Running] = []
-    for point, path in zip(points, paths, strict=True):
-        a = attachments[point.pod.meta.key]
-        if path == "-":
-            writer = PcapStreamWriter(sys.stdout.buffer, flush_each=True)
-            f = None
-        else:
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            f = AtomicPcapFile(path)
-            writer = PcapStreamWriter(f.f)
-        runs.append(Running(point, a, path, StreamState(point.name, writer), file=f))
+    try:
+        for point, path in zip(points, paths, strict=True):
+            a = attachments[point.pod.meta.key]
+            if path == "-":
+                writer = PcapStreamWriter(sys.stdout.buffer, flush_each=True)
+                f = None
+            else:
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+                f = AtomicPcapFile(path, force)
+                writer = PcapStreamWriter(f.f)
+            runs.append(Running(point, a, path, StreamState(point.name, writer), file=f))
+    except BaseException:  # a refused path: the temporaries of the others go too
+        for r in runs:
+            if r.file is not None:
+                r.file.close(keep=False)
+        raise
     try:
         for r in runs:
             argv = tcpdump_command(r.point.interface, r.point.filter, duration, count)

@@ -3,14 +3,13 @@
 The remote command bounds itself (`timeout S tcpdump -c N …`), so it ends even if ambientctl dies. Locally,
 `PcapStreamWriter` parses the pcap stream as it arrives and writes only complete records: at any instant — Ctrl-C,
 a dropped connection, an API server that cuts the stream mid-record — the file on disk is a valid pcap, and at
-most one partial record is held in memory (no unbounded buffering). Files are written as `NAME.part` and renamed
-when the stream ends.
+most one partial record is held in memory (no unbounded buffering). Files are written to a hidden temporary and
+renamed when the stream ends.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import shlex
 import struct
 import threading
@@ -148,25 +147,22 @@ class PcapStreamWriter:
 
 
 class AtomicPcapFile:
-    """`PATH.part` while streaming, renamed to PATH at the end — only if it holds a pcap header."""
+    """A hidden temporary next to PATH while streaming, renamed to PATH at the end — only if it holds a pcap
+    header (ambientctl.outfile: never over an existing file without --force, never through a link)."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, force: bool = False):
+        from ambientctl.outfile import AtomicFile, check_target
+
         self.path = path
-        self.part = path + ".part"
-        d = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(d):
-            raise InputError(f"{path}: directory {d} does not exist")
-        try:
-            self.f: BinaryIO = open(self.part, "wb")  # noqa: SIM115 - closed in close()
-        except OSError as e:
-            raise InputError(f"{path}: cannot write: {e.strerror or e}") from None
+        self._out = AtomicFile(check_target(path, "-w", force=force, stream_ok=False))
+        self.part = self._out.tmp
+        self.f: BinaryIO = self._out.f
 
     def close(self, keep: bool) -> bool:
-        self.f.close()
         if keep:
-            os.replace(self.part, self.path)
+            self._out.commit()
             return True
-        os.unlink(self.part)
+        self._out.discard()
         return False
 
 

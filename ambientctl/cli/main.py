@@ -94,11 +94,20 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 0
         func = ui.run  # `ambientctl` alone on a terminal opens the interactive app
+    from ambientctl.outfile import Terminated, raise_terminated
+
+    # SIGTERM/SIGHUP unwind like Ctrl-C, so temporary files are removed and captures closed as valid pcaps
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is signal.SIG_DFL:
+            signal.signal(sig, raise_terminated)
     try:
         return int(func(args) or 0)
     except AmbientctlError as e:
         print(error_line(getattr(args, "command_path", None), e), file=sys.stderr)
         return e.exit_code
+    except Terminated as e:
+        print(f"ambientctl: terminated ({signal.Signals(e.signum).name})", file=sys.stderr)
+        return 128 + e.signum
     except KeyboardInterrupt:
         print("ambientctl: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -128,3 +128,8 @@ def add_output_option(p: argparse.ArgumentParser) -> None:
 
 def add_namespace_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("-n", "--namespace", metavar="NS", help="namespace of the object (default: default)")
+
+
+def add_force_option(p: argparse.ArgumentParser, what: str = "the output file") -> None:
+    p.add_argument("--force", action="store_true",
+                   help=f"replace {what} if it exists (never a symbolic link, a device or a file being read)")

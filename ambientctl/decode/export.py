@@ -2,19 +2,19 @@
 (>= 3.0) opens it decrypted with no extra files: the format for tickets and support bundles.
 
 Only the lines for the TLS sessions in this capture are embedded (no unrelated secrets leave the machine). The
-file is written to a temporary name next to the target and renamed, so a failure leaves nothing half-written.
+file is written through ambientctl.outfile: never over an existing file (without --force), the capture itself, a
+link or a device; to a hidden temporary renamed at the end and removed on any failure, Ctrl-C included.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import struct
-import tempfile
 
 from ambientctl.decode.capfile import CaptureFormatError, CaptureReader
 from ambientctl.decode.keylog import KeyLog
 from ambientctl.decode.model import DecodeResult
+from ambientctl.errors import AmbientctlError
+from ambientctl.outfile import Target, check_target, open_output
 
 SECRETS_TLS = 0x544C534B
 
@@ -33,18 +33,15 @@ def _option(code: int, value: bytes) -> bytes:
     return struct.pack("<HH", code, len(value)) + value + b"\x00" * (-len(value) % 4)
 
 
-def export_pcapng(result: DecodeResult, out: str, keylog: KeyLog | None = None) -> int:
-    """Write `result.path` as pcapng to `out` with the matching key-log lines; returns how many were embedded."""
+def export_pcapng(result: DecodeResult, out: str | Target, keylog: KeyLog | None = None) -> int:
+    """Write `result.path` as pcapng to `out` with the matching key-log lines; returns how many were embedded.
+    `out` is checked by ambientctl.outfile (a str: as a new file that must not exist and is not the input)."""
     keys = keylog or result.keylog
     randoms = {bytes.fromhex(f.tls.client_random) for f in result.flows if f.tls and f.tls.client_random}
     secrets = keys.text_for(randoms) if keys is not None else b""
-    directory = os.path.dirname(os.path.abspath(out))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".ambientctl-export-", suffix=".pcapng", dir=directory)
-    except OSError as e:
-        raise ExportError(f"{out}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
+        target = out if isinstance(out, Target) else check_target(out, "--export-pcapng", inputs=[result.path])
+        with open_output(target) as f:
             shb = struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + _option(4, b"ambientctl decode") + _option(0, b"")
             f.write(_block(0x0A0D0D0A, shb))
             if secrets:
@@ -63,11 +60,8 @@ def export_pcapng(result: DecodeResult, out: str, keylog: KeyLog | None = None) 
                     snap = src.snaplen if src is not None else 0
                     f.write(_block(1, struct.pack("<HHI", linktype, 0, snap) + opts + _option(0, b"")))
                 f.write(_block(6, struct.pack("<IIIII", idx, ts_ns >> 32, ts_ns & 0xFFFFFFFF, len(data), orig) + data))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out)
+    except AmbientctlError as e:
+        raise ExportError(str(e)) from None
     except (OSError, CaptureFormatError) as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise ExportError(f"{out}: {getattr(e, 'strerror', None) or e}") from None
+        raise ExportError(f"{out if isinstance(out, str) else out.path}: {getattr(e, 'strerror', None) or e}") from None
     return secrets.count(b"\n")

@@ -76,6 +76,11 @@ def _kubeconfig_files(kubeconfig: str | None) -> str:
     return kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
 
 
+def kubeconfig_paths(kubeconfig: str | None) -> tuple[str, ...]:
+    """The kubeconfig files a command reads (never to be written over)."""
+    return tuple(os.path.expanduser(f) for f in _kubeconfig_files(kubeconfig).split(os.pathsep) if f)
+
+
 def _current_context(files: list[str]) -> str:
     """kubectl's rule for several kubeconfig files: the first file that sets current-context wins (the Python
     client would take the last)."""

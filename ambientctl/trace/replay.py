@@ -6,7 +6,6 @@ and a saved trace adds trace.json and, written last, manifest.json."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass, field
 from importlib import resources
@@ -15,6 +14,7 @@ from typing import Any
 
 from ambientctl.errors import InputError, file_error, no_such_file
 from ambientctl.evidence import LogEvent, parse_log_lines
+from ambientctl.outfile import Target, check_target, output_directory
 from ambientctl.trace.build import CaptureEvidence
 
 MANIFEST = "manifest.json"
@@ -116,17 +116,12 @@ def missing_of(rec: Recording) -> list[str]:
     return out
 
 
-def save_trace(dest: Path, rec: Recording, doc: dict[str, Any]) -> Path:
+def save_trace(dest: Path | Target, rec: Recording, doc: dict[str, Any]) -> Path:
     """Copy the evidence and write trace.json, then manifest.json last, so a directory with a manifest is a
-    complete saved trace. Files go to a temporary sibling directory that is renamed into place."""
-    dest = dest.resolve()
-    if dest.exists() and any(dest.iterdir()):
-        raise InputError(f"--keep {dest}: directory exists and is not empty")
-    tmp = dest.with_name(f".{dest.name}.partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    try:
+    complete saved trace. Written through ambientctl.outfile: a hidden temporary sibling directory renamed into
+    place (a non-empty DEST only with --force); nothing is left behind on failure or Ctrl-C."""
+    target = dest if isinstance(dest, Target) else check_target(str(dest), "--keep", directory=True)
+    with output_directory(target) as tmp:
         files = []
         for c in rec.captures:
             for name in [c.file, c.keylog]:
@@ -143,13 +138,7 @@ def save_trace(dest: Path, rec: Recording, doc: dict[str, Any]) -> Path:
         (tmp / "trace.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         manifest = {"kind": "SavedTrace", "files": [*files, "recording.json", "trace.json"]}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        if dest.exists():
-            dest.rmdir()
-        os.replace(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return dest
+    return Path(target.absolute)
 
 
 def open_saved(root: Path) -> dict[str, Any]:

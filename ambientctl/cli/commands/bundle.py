@@ -29,8 +29,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("targets", metavar="TARGET", nargs="*",
                    help="a pod, or SRC DST (a request); none: the whole namespace (-n, default 'default')")
-    p.add_argument("-w", "--write", metavar="FILE", help="where to write (default: "
-                   "./ambientctl-bundle-<UTC time>.tar.gz; never overwritten)")
+    p.add_argument("-w", "--write", metavar="FILE", help="where to write, - for stdout (default: "
+                   "./ambientctl-bundle-<UTC time>.tar.gz; an existing file only with --force)")
+    p.add_argument("--force", action="store_true",
+                   help="replace FILE if it exists (never a symbolic link, a device or a file being read)")
     p.add_argument("--since", default="15m", metavar="DURATION",
                    help="log window on a live cluster, like kubectl logs --since (default: 15m)")
     p.add_argument("--trace-from", metavar="DIR", help="add a trace saved with 'trace --keep DIR' (report, "
@@ -65,8 +67,12 @@ def run(args: argparse.Namespace) -> int:
     if len(args.targets) > 2:
         raise UsageError("give a pod, a SRC DST pair, or nothing (the namespace)")
     since = _seconds(args.since)
-    path = args.write or time.strftime("ambientctl-bundle-%Y%m%d-%H%M%S.tar.gz", time.gmtime())
-    if not path.endswith((".tar.gz", ".tgz")):
+    from ambientctl.outfile import check_target
+
+    path = time.strftime("ambientctl-bundle-%Y%m%d-%H%M%S.tar.gz", time.gmtime()) if args.write is None \
+        else args.write
+    out = check_target(path, "-w", force=args.force, inputs=[args.snapshot, args.trace_from, args.kubeconfig])
+    if not out.is_stream and not path.endswith((".tar.gz", ".tgz")):
         raise UsageError(f"-w {path}: a bundle is a .tar.gz")
     contents = BundleContents()
     progress = _progress()
@@ -84,10 +90,11 @@ def run(args: argparse.Namespace) -> int:
         versions["kubernetes"] = live["kubernetes"]
     man = manifest(contents, target=target, source=source, command=["ambientctl", *sys.argv[1:]],
                    versions=versions)
-    size = write_bundle(path, contents, man)
+    size = write_bundle(out, contents, man)
     red = sum(contents.redactions.values())
-    print(f"wrote {path} ({size / 1024:.0f} KiB): {len(contents.files)} files, {red} value(s) redacted, "
-          f"{len(contents.excluded)} excluded, {len(contents.missing)} missing (see manifest.json)")
+    print(f"wrote {path}" + ("" if out.is_stream else f" ({size / 1024:.0f} KiB)") + f": {len(contents.files)} files, "
+          f"{red} value(s) redacted, {len(contents.excluded)} excluded, {len(contents.missing)} missing (see "
+          "manifest.json)", file=sys.stderr if out.is_stream else sys.stdout)
     return 0
 
 

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import argparse
 
-from ambientctl.cli.options import add_namespace_option, add_output_option, add_source_options
+from ambientctl.cli.options import (
+    add_force_option,
+    add_namespace_option,
+    add_output_option,
+    add_source_options,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "for air-gapped clusters; needs sh, timeout and tcpdump)")
     p.add_argument("--start-timeout", type=float, default=90.0, metavar="S",
                    help="how long to wait for a capture container to run (default: 90)")
+    add_force_option(p, "existing pcap files")
     add_namespace_option(p)
     add_output_option(p)
     add_source_options(p)
@@ -75,22 +81,26 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _capture(args: argparse.Namespace, plan) -> int:  # type: ignore[no-untyped-def]
+    import os
     import sys
     import threading
     import time
 
     from ambientctl.capture import attach as at
     from ambientctl.capture.session import output_paths, result_doc, run_capture
-    from ambientctl.errors import EXIT_ERROR, EXIT_INTERRUPTED
+    from ambientctl.errors import EXIT_ERROR, EXIT_INTERRUPTED, UsageError
+    from ambientctl.outfile import STREAMS, check_target
     from ambientctl.output.capture_text import progress_line, render_result
     from ambientctl.output.envelope import emit, envelope
     from ambientctl.sources.kube_exec import connect
 
-    paths = output_paths(plan.points, args.write)
+    write = "-" if args.write is not None and STREAMS.get(args.write, 0) == 1 else args.write
+    paths = output_paths(plan.points, write)
     if "-" in paths and args.output != "text":
-        from ambientctl.errors import UsageError
-
         raise UsageError("-w - writes the pcap to stdout: -o json/yaml would mix with it")
+    for path in paths:  # before anything touches the cluster
+        if path != "-" and os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            check_target(path, "-w", force=args.force, stream_ok=False)
     api = connect(args.kubeconfig, args.context, args.request_timeout)
     image = args.image or at.DEFAULT_IMAGE
     pods = {p.pod.meta.key: p for p in plan.points}
@@ -111,7 +121,7 @@ def _capture(args: argparse.Namespace, plan) -> int:  # type: ignore[no-untyped-
         stop = threading.Event()
         runs, interrupted = run_capture(
             api, plan.points, attachments, paths, args.duration, args.count, stop,
-            tick=lambda states: status.update(progress_line(states, time.monotonic() - start)))
+            tick=lambda states: status.update(progress_line(states, time.monotonic() - start)), force=args.force)
     finally:
         status.close()
     doc = envelope("CaptureResult", result_doc(runs, notes))

@@ -33,6 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="also write the capture as pcapng with the key-log lines of its TLS sessions embedded (Decryption "
         "Secrets Block), so Wireshark opens it decrypted",
     )
+    p.add_argument("--force", action="store_true",
+                   help="replace OUT if it exists (never the capture itself, a symbolic link or a device)")
     p.set_defaults(func=run)
 
 
@@ -50,16 +52,22 @@ def run(args: argparse.Namespace) -> int:
     check_readable(args.file, "capture")  # inputs are checked in the order given: the capture, then its key log
     if args.keylog:
         check_readable(args.keylog, "key log")
+    target = None
+    if args.export_pcapng is not None:  # checked before decoding: a refused path costs nothing
+        from ambientctl.outfile import check_target
+
+        target = check_target(args.export_pcapng, "--export-pcapng", force=args.force,
+                              inputs=[args.file, args.keylog], stream_ok=False)
     try:
         keylog = load_keylog(args.keylog)
         result, payloads = decode_with_payloads(args.file, keylog, registry)  # decoder plugins read inner bytes
     except DecodeError as e:
         raise InputError(str(e)) from None
-    if args.export_pcapng:
+    if target is not None:
         from ambientctl.decode.export import ExportError, export_pcapng
 
         try:
-            n = export_pcapng(result, args.export_pcapng)
+            n = export_pcapng(result, target)
         except ExportError as e:
             raise InputError(str(e)) from None
         print(f"ambientctl: wrote {args.export_pcapng} ({n} key-log line(s) embedded)", file=sys.stderr)

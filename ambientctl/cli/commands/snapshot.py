@@ -1,7 +1,7 @@
 """`ambientctl snapshot save [-o PATH]`: write what the live source reads as manifests the snapshot source reads
 back (`--snapshot PATH`), for tickets and offline debugging. Never Secrets (never read); ConfigMap data only for
-Istio's mesh config (the only ConfigMaps read). Written atomically: a temp file (or directory) renamed into
-place, so an interrupted save leaves nothing half-written."""
+Istio's mesh config (the only ConfigMaps read). Written through ambientctl.outfile: an existing PATH only with
+--force, atomically (a temp file or directory renamed into place), nothing left behind when interrupted."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "cluster.tar.gz")
     save.add_argument("-o", "--output", metavar="PATH", default=DEFAULT_PATH,
                       help=f"where to write (default: {DEFAULT_PATH}; .tar.gz, .json, a directory/ or YAML)")
+    save.add_argument("--force", action="store_true",
+                      help="replace PATH if it exists (never a symbolic link, a device or the kubeconfig)")
     save.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
     save.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     save.add_argument("--request-timeout", metavar="SECONDS", type=float, default=10.0,
@@ -66,49 +68,29 @@ def render(read, path: str) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
     return {"": (header + yaml.safe_dump_all(items, sort_keys=False)).encode()}
 
 
-def write_atomically(path: str, files: dict[str, bytes]) -> None:
-    """Write one file (key "") or a directory of files: into a temp sibling, then rename into place."""
-    import os
-    import shutil
-    import tempfile
+def write_atomically(path: str, files: dict[str, bytes], force: bool = False, inputs: tuple[str, ...] = ()) -> None:
+    """Write one file (key "") or a directory of files through ambientctl.outfile: into a hidden temp sibling,
+    then renamed into place; an existing path only with `force`, never a link, a device or one of `inputs`."""
+    from ambientctl.outfile import check_target, output_directory, write_output
 
-    from ambientctl.errors import InputError
-
-    target = os.path.abspath(path.rstrip("/\\") or path)
-    parent = os.path.dirname(target)
-    tmp = ""
-    try:
-        if "" in files:
-            if os.path.isdir(target):
-                raise InputError(f"{path}: is a directory (end PATH with '/' to write one file per kind into it)")
-            fd, tmp = tempfile.mkstemp(dir=parent, prefix=".ambientctl-snapshot-")
-            with os.fdopen(fd, "wb") as f:
-                f.write(files[""])
-            os.replace(tmp, target)
-            return
-        if os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
-            raise InputError(f"{path}: already exists and is not an empty directory")
-        tmp = tempfile.mkdtemp(dir=parent, prefix=".ambientctl-snapshot-")
+    if "" in files:
+        write_output(check_target(path, "-o", force=force, inputs=inputs), files[""])
+        return
+    with output_directory(check_target(path, "-o", force=force, inputs=inputs, directory=True)) as tmp:
         for name, data in files.items():
-            with open(os.path.join(tmp, name), "wb") as f:
-                f.write(data)
-        if os.path.isdir(target):
-            os.rmdir(target)
-        os.rename(tmp, target)
-    except OSError as e:
-        raise InputError(f"{path}: cannot write: {e.strerror or e}") from None
-    finally:
-        if tmp and os.path.exists(tmp):
-            shutil.rmtree(tmp, ignore_errors=True) if os.path.isdir(tmp) else os.unlink(tmp)
+            (tmp / name).write_bytes(data)
 
 
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from ambientctl.sources.kube import read_live
+    from ambientctl.outfile import check_target
+    from ambientctl.sources.kube import kubeconfig_paths, read_live
 
+    inputs = kubeconfig_paths(args.kubeconfig)
+    check_target(args.output, "-o", force=args.force, inputs=inputs, directory=args.output.endswith(("/", "\\")))
     read = read_live(args.context, args.kubeconfig, args.request_timeout)
-    write_atomically(args.output, render(read, args.output))
+    write_atomically(args.output, render(read, args.output), args.force, inputs)
     counts = ", ".join(f"{len(v)} {k}" for k, v in sorted(read.items.items()) if v)
     print(f"wrote {args.output}: {counts} ({read.requests} API requests to {read.server})", file=sys.stderr)
     for kind, why in sorted(read.unreadable.items()):

@@ -46,6 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-f", "--filter", metavar="BPF", help="tcpdump filter for every point instead of the planned ones")
     p.add_argument("--keep", metavar="DIR", help="save pcaps, key logs, logs and trace.json in DIR (re-open with "
                    "--from DIR)")
+    p.add_argument("--force", action="store_true", help="with --keep: replace DIR if it is not empty")
     p.add_argument("--from", dest="from_dir", metavar="DIR", help="re-open a trace saved with --keep")
     add_namespace_option(p)
     p.add_argument("-o", "--output", choices=OUTPUT_FORMATS, default=None,
@@ -60,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
     from ambientctl.errors import EXIT_DENIED, EXIT_INTERRUPTED, UsageError
 
     interrupted = False
+    if args.keep is not None:  # checked before anything is captured
+        from ambientctl.outfile import check_target
+
+        args.keep = check_target(args.keep, "--keep", force=args.force, directory=True)
     if args.from_dir:
         if args.demo or args.snapshot or args.src or args.dst:
             raise UsageError("--from DIR re-opens a saved trace; it takes no SRC/DST, --demo or --snapshot")
@@ -86,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             _show(doc, args.output, evidence_dir=work)
     if interrupted:
         print("ambientctl: interrupted; the report covers what was captured until then"
-              + (f" (saved in {args.keep})" if args.keep else ""), file=sys.stderr)
+              + (f" (saved in {args.keep.path})" if args.keep else ""), file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_DENIED if doc["observed"]["verdict"] == "deny" else 0
 
@@ -134,7 +139,6 @@ def _recorded(demo: str) -> list[dict]:
 
 
 def _demo(args: argparse.Namespace) -> dict:
-    from pathlib import Path
 
     from ambientctl.cli.state import load_view
     from ambientctl.errors import UsageError
@@ -163,7 +167,7 @@ def _demo(args: argparse.Namespace) -> dict:
         if chosen is None:
             listing = "; ".join(f"{r['src']} → {r['dst']} {r['method']}" for r in recorded)
             raise UsageError(f"demo {args.demo} has no recording of that request (recorded: {listing})")
-    return _replay(view, chosen, args.protocol, headers, Path(args.keep) if args.keep else None)
+    return _replay(view, chosen, args.protocol, headers, args.keep)
 
 
 def _replay(view, chosen: dict, protocol: str, headers: dict[str, str], keep) -> dict:  # type: ignore[no-untyped-def]
@@ -187,7 +191,7 @@ def _replay(view, chosen: dict, protocol: str, headers: dict[str, str], keep) ->
                   protocol=protocol, headers=headers)
     body = build_trace(exp, rec.captures, rec.events, log_sources=log_roles(list(rec.log_files), exp),
                        client=rec_meta.get("client"),
-                       artifacts=artifacts_of(rec, str(keep.resolve()) if keep else None),
+                       artifacts=artifacts_of(rec, keep.absolute if keep else None),
                        missing=missing_of(rec),
                        notes=[f"replayed demo recording {rec.name}: {rec_meta.get('title', '')}",
                               *rec_meta.get("notes", [])])
@@ -243,7 +247,7 @@ def live_tracer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 # trace's own options, as the parser defaults them (the interactive app has no command line for them)
 TRACE_DEFAULTS = {"port": None, "protocol": "http", "method": None, "path": None, "header": [], "request": None,
-                  "wait": False, "duration": 15.0, "yes": False, "keep": None, "image": None,
+                  "wait": False, "duration": 15.0, "yes": False, "keep": None, "force": False, "image": None,
                   "start_timeout": 90.0, "interface": None, "filter": None}
 
 
@@ -262,7 +266,7 @@ def _live(args: argparse.Namespace, work_dir: str, view=None, confirm=None,  # t
     from ambientctl.capture.plan import plan_pair
     from ambientctl.cli.commands.capture import Status, consent
     from ambientctl.cli.state import load_view
-    from ambientctl.errors import InputError, UsageError
+    from ambientctl.errors import UsageError
     from ambientctl.explain.engine import explain
     from ambientctl.output.envelope import envelope
     from ambientctl.sources.kube_exec import connect
@@ -274,9 +278,11 @@ def _live(args: argparse.Namespace, work_dir: str, view=None, confirm=None,  # t
         raise UsageError("--request fires a request and --wait waits for yours: give one of them")
     if args.duration <= 0:
         raise UsageError(f"--duration {args.duration:g}: must be more than 0 seconds")
-    keep = Path(args.keep).resolve() if args.keep else None
-    if keep is not None and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
-        raise InputError(f"--keep {keep}: exists and is not an empty directory (nothing was captured)")
+    keep = args.keep
+    if isinstance(keep, str):  # the interactive app's options are not checked by run()
+        from ambientctl.outfile import check_target
+
+        keep = check_target(keep, "--keep", force=getattr(args, "force", False), directory=True)
     view = view if view is not None else load_view(args)
     exp = explain(view, args.src, args.dst, namespace=args.namespace, port=args.port, protocol=args.protocol,
                   method=args.method or "GET", path=args.path or "/", headers=_headers(args))
@@ -303,7 +309,7 @@ def _live(args: argparse.Namespace, work_dir: str, view=None, confirm=None,  # t
         say("decoding the captures and correlating")
         rec = load_recording(work)
         body = build_trace(exp, rec.captures, rec.events, log_sources=log_roles(list(rec.log_files), exp),
-                           client=live.client, artifacts=artifacts_of(rec, str(keep) if keep else ""),
+                           client=live.client, artifacts=artifacts_of(rec, keep.absolute if keep else ""),
                            missing=live.missing + missing_of(rec), notes=list(live.notes))
         body["request"] = {"command": rec.meta["request"]["command"], "method": exp["request"]["method"],
                            "path": exp["request"]["path"]}
