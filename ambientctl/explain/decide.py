@@ -39,6 +39,14 @@ from ambientctl.mesh.view import MeshView
 from ambientctl.model import objects as o
 
 RESET = "the client's connection is reset (curl: (56) Recv failure: Connection reset by peer)"
+AGENTGATEWAY_WAYPOINT_CLASS = "istio-agentgateway-waypoint"
+# 1.31 agentgateway waypoints (istio manifests/charts/istio-control/istio-discovery/files/agentgateway-waypoint.yaml
+# @86c9f01f: container `agentgateway`, ports 15020/15021, no pilot-agent): what differs from an Envoy waypoint.
+AGENTGATEWAY_EVIDENCE = (
+    "{wp} is an agentgateway waypoint (class istio-agentgateway-waypoint, 1.31), not Envoy: its log (container "
+    "agentgateway) is not Envoy's access log, so no response flags or rbac_access_denied_matched_policy detail, "
+    "and there is no Envoy admin/config_dump on :15000; the verdict assumes it enforces AuthorizationPolicy like "
+    "an Envoy waypoint (istio/istio 1.31 holds no AuthorizationPolicy translation for agentgateway to confirm it)")
 
 
 @dataclass
@@ -184,9 +192,16 @@ def decide(view: MeshView, check: Check, src: Party, ep: o.Pod | None, tgt: Targ
                               "it allows")
         key = w.policy or (w.decided_by.get("defaultDeny") or [None])[0]
         d.policy = _policy_doc(view, key, w.rule, f"enforced by the {check.component}")
+        agw = check.component == "waypoint" and check.waypoint is not None and \
+            check.waypoint.gateway.class_name == AGENTGATEWAY_WAYPOINT_CLASS
+        if agw:
+            d.warnings.append(AGENTGATEWAY_EVIDENCE.format(wp=check.waypoint.key))
         if w.allowed is False:
             d.outcome = ("the client gets HTTP 403 with body 'RBAC: access denied'" if http else
                          f"the {check.component} closes the connection: " + RESET)
             d.log = f"response code {w.status}, details rbac_access_denied_matched_policy[{w.matched_policy}]"
+            if agw:  # not Envoy: neither its 403 body nor its access-log details
+                d.outcome = "the client gets HTTP 403" if http else f"the waypoint closes the connection: {RESET}"
+                d.log = ""
         return d
     raise ValueError(check.component)

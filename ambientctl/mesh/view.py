@@ -227,6 +227,9 @@ class MeshView:
             return gw.class_name == WAYPOINT_CLASS_EXPERIMENTAL
         if self.version.legacy:
             return gw.class_name == WAYPOINT_CLASS_LEGACY
+        if gw.class_name == "istio-agentgateway-waypoint":
+            # added in 1.31 (istio releasenotes agw-waypoint-gatewayclass.yaml, first tag 1.31.0-alpha.0)
+            return self.version.at_least(1, 31)
         if gw.class_name in WAYPOINT_CLASSES_CURRENT:
             return True
         gc = self.cluster.gateway_classes.get(gw.class_name)
