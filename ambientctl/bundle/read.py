@@ -58,9 +58,11 @@ def read_bundle(p: Path) -> Bundle | None:
     kept: dict[str, bytes] = {}
     try:
         with tarfile.open(p) as t:
-            for m in t:
-                if not m.isfile():
-                    continue
+            members = [m for m in t.getmembers() if m.isfile()]
+            prefix = _prefix([_name(m) for m in members])
+            if prefix is None:  # not a bundle: nothing read beyond the member list
+                return None
+            for m in members:
                 name = _name(m)
                 f = t.extractfile(m)
                 if f is None:
@@ -76,9 +78,6 @@ def read_bundle(p: Path) -> Bundle | None:
                     kept[name] = b"".join(chunks)
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
         raise InputError(f"not a readable archive: {e}", where=where) from None
-    prefix = _prefix(list(digests))
-    if prefix is None:
-        return None
     manifest = read_manifest(kept[f"{prefix}{MANIFEST}"], where)
     bundle = Bundle(p, manifest)
     files = manifest.get("files")

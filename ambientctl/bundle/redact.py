@@ -26,6 +26,7 @@ SECRET_WORDS = (r"passw|passphrase|pwd|(?<![a-z])pass(?![a-z])|secret|token|api[
                 r"credential|auth(?!or(?!i[sz]ation))|session(?!affinity)|cookie|signature|(?<![a-z])sig(?![a-z])|"
                 r"(?<![a-z])otp(?![a-z])|bearer|jwt|client[-_.]?key|key[-_.]?data|(?:ssh|signing|encryption|master)[-_.]?key")
 SECRET_KEY = re.compile(rf"(?i)(?:{SECRET_WORDS})")
+_NO_VALUE = frozenset({"null", "none", "nil", "true", "false", "undefined", "-", "***", "<none>"})
 _KEYCH = r"A-Za-z0-9_.\-"
 _WORD = r"[^\s\"'&,;)}\]<>\[{][^\s\"'&,;)}\]<>]*"
 _SCHEMES = r"(?:Bearer|Basic|Digest|Token|Negotiate|NTLM|ApiKey|AWS4-HMAC-SHA256|HOBA|Mutual)"
@@ -109,7 +110,7 @@ def redact_text(text: str, counts: Counter[str] | None = None, *, tokens: bool =
     def key_value(m: re.Match[str]) -> str:
         groups = m.groupdict()
         value = groups.get("value_q") if groups.get("value_q") is not None else m["value"]
-        if not value or value.startswith("<redacted:"):
+        if not value or value.startswith("<redacted:") or value.lower() in _NO_VALUE:
             return m[0]
         c["secret-value"] += 1
         head = m[0][: (m.start("value_q") if groups.get("value_q") is not None else m.start("value")) - m.start()]
