@@ -42,6 +42,15 @@ class Node:
     internal_ip: str = ""
 
 
+@dataclass(slots=True, frozen=True)
+class Probe:
+    """A kubelet probe that opens a connection to the pod: httpGet, tcpSocket or grpc (exec probes do not)."""
+
+    kind: str  # liveness | readiness | startup
+    handler: str  # httpGet | tcpSocket | grpc
+    port: int | str  # a number, or the name of a container port
+
+
 @dataclass(slots=True)
 class Container:
     name: str
@@ -49,6 +58,7 @@ class Container:
     env: dict[str, str] = field(default_factory=dict)  # literal `value`s only; valueFrom is never resolved
     ports: list[int] = field(default_factory=list)
     named_ports: dict[str, int] = field(default_factory=dict)  # containerPort by port name (named targetPorts)
+    probes: list[Probe] = field(default_factory=list)  # kubelet liveness/readiness/startup probes (network ones)
 
 
 @dataclass(slots=True)
@@ -233,12 +243,57 @@ class ConfigMap:
     data: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(slots=True, frozen=True)
+class LabelRequirement:
+    key: str
+    operator: str  # In | NotIn | Exists | DoesNotExist
+    values: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class LabelSelector:
+    """A Kubernetes LabelSelector: matchLabels AND every matchExpression; an empty selector selects everything."""
+
+    match_labels: dict[str, str] = field(default_factory=dict)
+    match_expressions: list[LabelRequirement] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IPBlock:
+    cidr: str
+    except_: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class NetworkPolicyPeer:
+    """One `from`/`to` entry: an ipBlock, or pod and/or namespace selectors (never both kinds)."""
+
+    pod_selector: LabelSelector | None = None
+    namespace_selector: LabelSelector | None = None
+    ip_block: IPBlock | None = None
+
+
+@dataclass(slots=True)
+class NetworkPolicyPort:
+    protocol: str = "TCP"  # TCP | UDP | SCTP (API default TCP)
+    port: int | str | None = None  # None: every port of the protocol; a string names a container port
+    end_port: int | None = None  # with a numeric port: the range port..end_port
+
+
+@dataclass(slots=True)
+class NetworkPolicyRule:
+    peers: list[NetworkPolicyPeer] | None = None  # None: `from`/`to` absent or empty, every peer
+    ports: list[NetworkPolicyPort] | None = None  # None: `ports` absent or empty, every port
+
+
 @dataclass(slots=True)
 class NetworkPolicy:
     meta: Meta
-    pod_selector: dict[str, str] = field(default_factory=dict)
-    policy_types: list[str] = field(default_factory=list)
-    ingress: list[Raw] = field(default_factory=list)
+    pod_selector: LabelSelector = field(default_factory=LabelSelector)
+    # As the API server defaults it: written value, else Ingress (+ Egress when egress rules exist).
+    policy_types: list[str] = field(default_factory=lambda: ["Ingress"])
+    ingress: list[NetworkPolicyRule] = field(default_factory=list)
+    egress: list[NetworkPolicyRule] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -126,7 +126,21 @@ def _containers(d: _Doc, path: str) -> list[o.Container]:
             name=str(c.get("name", "")), image=str(c.get("image", "")), env=env,
             ports=[p["containerPort"] for p in raw_ports],
             named_ports={str(p["name"]): p["containerPort"] for p in raw_ports if p.get("name")},
+            probes=_probes(d, f"{path}[{i}]", c),
         ))
+    return out
+
+
+def _probes(d: _Doc, path: str, c: dict[str, Any]) -> list[o.Probe]:
+    out = []
+    for kind in ("liveness", "readiness", "startup"):
+        probe = c.get(f"{kind}Probe")
+        if not isinstance(probe, dict):
+            continue
+        for handler in ("httpGet", "tcpSocket", "grpc"):
+            h = probe.get(handler)
+            if isinstance(h, dict) and h.get("port") is not None:
+                out.append(o.Probe(kind, handler, _port_value(d, f"{path}.{kind}Probe.{handler}.port", h["port"])))
     return out
 
 
@@ -385,12 +399,135 @@ def _service_account(d: _Doc, meta: o.Meta) -> o.ServiceAccount:
     return o.ServiceAccount(meta)
 
 
+# NetworkPolicy: the fields and their validation follow k8s.io/api networking/v1 types.go and the API server's
+# validation (pkg/apis/networking/validation): an invalid policy would have been refused by the cluster, so a
+# manifest holding one is an input error, not a policy to guess at.
+_SELECTOR_OPS = ("In", "NotIn", "Exists", "DoesNotExist")
+
+
+def _label_selector(d: _Doc, path: str, raw: Any) -> o.LabelSelector:
+    if not isinstance(raw, dict):
+        raise d.fail(path, f"must be a mapping, not {type(raw).__name__}")
+    labels = raw.get("matchLabels") or {}
+    if not isinstance(labels, dict):
+        raise d.fail(f"{path}.matchLabels", f"must be a mapping, not {type(labels).__name__}")
+    exprs = []
+    for i, e in enumerate(raw.get("matchExpressions") or []):
+        where = f"{path}.matchExpressions[{i}]"
+        if not isinstance(e, dict) or not isinstance(e.get("key"), str) or not e["key"]:
+            raise d.fail(where, "must be a mapping with a key")
+        op = e.get("operator")
+        if op not in _SELECTOR_OPS:
+            raise d.fail(f"{where}.operator", f"must be one of {', '.join(_SELECTOR_OPS)}, not {op!r}")
+        values = e.get("values") or []
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise d.fail(f"{where}.values", "must be a list of strings")
+        if op in ("In", "NotIn") and not values:
+            raise d.fail(f"{where}.values", f"must not be empty for {op}")
+        if op in ("Exists", "DoesNotExist") and values:
+            raise d.fail(f"{where}.values", f"must be empty for {op}")
+        exprs.append(o.LabelRequirement(e["key"], op, tuple(values)))
+    return o.LabelSelector({str(k): "" if v is None else str(v) for k, v in labels.items()}, exprs)
+
+
+def _cidr(d: _Doc, path: str, raw: Any) -> str:
+    import ipaddress
+
+    if isinstance(raw, str):
+        try:
+            return str(ipaddress.ip_network(raw, strict=False))
+        except ValueError:
+            pass
+    raise d.fail(path, f"must be a CIDR such as 10.0.0.0/16, not {raw!r}")
+
+
+def _np_peers(d: _Doc, path: str, raw: Any) -> list[o.NetworkPolicyPeer] | None:
+    import ipaddress
+
+    if raw is None or raw == []:
+        return None  # absent or empty: every peer (types.go NetworkPolicyIngressRule.From)
+    if not isinstance(raw, list):
+        raise d.fail(path, f"must be a list, not {type(raw).__name__}")
+    out = []
+    for i, p in enumerate(raw):
+        where = f"{path}[{i}]"
+        if not isinstance(p, dict):
+            raise d.fail(where, f"must be a mapping, not {type(p).__name__}")
+        peer = o.NetworkPolicyPeer()
+        if p.get("podSelector") is not None:
+            peer.pod_selector = _label_selector(d, f"{where}.podSelector", p["podSelector"])
+        if p.get("namespaceSelector") is not None:
+            peer.namespace_selector = _label_selector(d, f"{where}.namespaceSelector", p["namespaceSelector"])
+        if p.get("ipBlock") is not None:
+            ib = p["ipBlock"]
+            if not isinstance(ib, dict) or "cidr" not in ib:
+                raise d.fail(f"{where}.ipBlock", "must be a mapping with a cidr")
+            if peer.pod_selector or peer.namespace_selector:
+                raise d.fail(where, "may not set ipBlock together with podSelector or namespaceSelector")
+            cidr = _cidr(d, f"{where}.ipBlock.cidr", ib["cidr"])
+            excepts = ib.get("except") or []
+            if not isinstance(excepts, list):
+                raise d.fail(f"{where}.ipBlock.except", "must be a list")
+            exc = [_cidr(d, f"{where}.ipBlock.except[{j}]", e) for j, e in enumerate(excepts)]
+            for j, e in enumerate(exc):
+                net, outer = ipaddress.ip_network(e), ipaddress.ip_network(cidr)
+                if net.version != outer.version or not net.subnet_of(outer):  # type: ignore[arg-type]
+                    raise d.fail(f"{where}.ipBlock.except[{j}]", f"{e} must be inside {cidr}")
+            peer.ip_block = o.IPBlock(cidr, exc)
+        if peer.pod_selector is None and peer.namespace_selector is None and peer.ip_block is None:
+            raise d.fail(where, "must set podSelector, namespaceSelector or ipBlock")
+        out.append(peer)
+    return out
+
+
+def _np_ports(d: _Doc, path: str, raw: Any) -> list[o.NetworkPolicyPort] | None:
+    if raw is None or raw == []:
+        return None  # absent or empty: every port (types.go NetworkPolicyIngressRule.Ports)
+    if not isinstance(raw, list):
+        raise d.fail(path, f"must be a list, not {type(raw).__name__}")
+    out = []
+    for i, p in enumerate(raw):
+        where = f"{path}[{i}]"
+        if not isinstance(p, dict):
+            raise d.fail(where, f"must be a mapping, not {type(p).__name__}")
+        proto = p.get("protocol") or "TCP"
+        if proto not in ("TCP", "UDP", "SCTP"):
+            raise d.fail(f"{where}.protocol", f"must be TCP, UDP or SCTP, not {proto!r}")
+        port = _port_value(d, f"{where}.port", p["port"]) if p.get("port") is not None else None
+        end = p.get("endPort")
+        if end is not None:
+            if not isinstance(end, int) or isinstance(end, bool):
+                raise d.fail(f"{where}.endPort", "must be an integer")
+            if not isinstance(port, int):
+                raise d.fail(f"{where}.endPort", "needs a numeric port")
+            if end < port:
+                raise d.fail(f"{where}.endPort", f"must be at least port {port}")
+        out.append(o.NetworkPolicyPort(proto, port, end))
+    return out
+
+
+def _np_rules(d: _Doc, path: str, peer_key: str) -> list[o.NetworkPolicyRule]:
+    return [o.NetworkPolicyRule(_np_peers(d, f"{path}[{i}].{peer_key}", r.get(peer_key)),
+                                _np_ports(d, f"{path}[{i}].ports", r.get("ports")))
+            for i, r in enumerate(d.list_of_dicts(path))]
+
+
 def _network_policy(d: _Doc, meta: o.Meta) -> o.NetworkPolicy:
+    sel = d.get("spec.podSelector", dict, {})
+    types = d.str_list("spec.policyTypes")
+    for i, t in enumerate(types):
+        if t not in ("Ingress", "Egress"):
+            raise d.fail(f"spec.policyTypes[{i}]", f"must be Ingress or Egress, not {t!r}")
+    egress = _np_rules(d, "spec.egress", "to")
+    if not types:
+        # API server defaulting (pkg/apis/networking/v1/defaults.go): Ingress always, Egress when egress rules exist.
+        types = ["Ingress"] + (["Egress"] if egress else [])
     return o.NetworkPolicy(
         meta=meta,
-        pod_selector=d.str_map("spec.podSelector.matchLabels"),
-        policy_types=d.str_list("spec.policyTypes"),
-        ingress=d.list_of_dicts("spec.ingress"),
+        pod_selector=_label_selector(d, "spec.podSelector", sel),
+        policy_types=types,
+        ingress=_np_rules(d, "spec.ingress", "from"),
+        egress=egress,
     )
 
 
