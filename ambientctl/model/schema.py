@@ -331,10 +331,13 @@ def _kind(spec: dict[str, Field] | None = None, status: dict[str, Field] | None 
 
 
 CONDITION = Obj({"type": S, "status": S, "reason": S, "message": S})
+# kubelet probes that open a connection (exec probes do not): their port is what NetworkPolicy sees
+PROBE = Obj({"httpGet": Obj({"port": IntOrStr()}), "tcpSocket": Obj({"port": IntOrStr()}), "grpc": Obj({"port": PORT})})
 CONTAINER = Obj({
     "name": S, "image": S,
     "env": List(Obj({"name": S, "value": Scalar()}, post=lambda e: _require(e, "name"))),
     "ports": List(Obj({"containerPort": Int(1, 65535), "name": S, "protocol": S})),
+    **{f"{kind}Probe": PROBE for kind in ("liveness", "readiness", "startup")},
 })
 CONTAINERS = List(CONTAINER)
 
