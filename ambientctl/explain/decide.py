@@ -59,6 +59,8 @@ class Decision:
     log: str = ""
     policy: dict[str, Any] | None = None
     findings: list[dict[str, str]] = field(default_factory=list)  # flow findings {id, severity, message}
+    log_field: str = ""  # ztunnelLog | proxyLog when the log is not the deciding component's own
+    network_policy: dict[str, Any] | None = None  # the NetworkPolicy leg that dropped the connection
 
     @classmethod
     def bypassed_waypoint(cls, view: MeshView, check: Check) -> Decision:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ambientctl.explain import wire
 from ambientctl.explain.decide import Decision, decide
 from ambientctl.explain.path import Party, Plan, plan
 from ambientctl.explain.routing import HttpRequest, route_request
@@ -94,8 +95,10 @@ def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str =
     if d is not None:
         if d.policy is not None:
             body["policy"] = d.policy
+        if d.network_policy is not None and not allowed:
+            body["networkPolicy"] = d.network_policy
         if d.log and not allowed:
-            body["ztunnelLog" if enforced_by == "dst-ztunnel" else "proxyLog"] = d.log
+            body[d.log_field or ("ztunnelLog" if enforced_by == "dst-ztunnel" else "proxyLog")] = d.log
     body["istioVersion"] = view.version.label
     body["source"]["cluster"] = view.cluster.source
     return body
@@ -124,7 +127,15 @@ def _evaluate(view: MeshView, p: Plan, src, ep: o.Pod | None, tgt: Target, req: 
     if p.failure:  # data-path failures happen before any policy is consulted
         fail = Decision.data_path_failure(p.failure, p.failure_component)
         return False, p.failure_component, fail.decided_by, reasons + fail.reasons, fail
+    # Kubernetes NetworkPolicy judges every leg on the wire; a leg dropped before a check decides first.
+    legs = wire.legs(view, p, src, ep, tgt.ip, tgt.target_port(ep) if ep is not None else tgt.port)
+    drop, verdicts = wire.check_legs(view, legs)
+    np_warnings = list(dict.fromkeys(w for _, side in verdicts if side.selected_by for w in wire.cni_warnings(view, side)))
+    if not view.version.in_pod_redirection and any(side.selected_by for _, side in verdicts):
+        np_warnings.append(wire.NODE_LEVEL_CAVEAT.format(v=view.version))
     for check in p.checks:
+        if drop is not None and drop.leg.receiver <= wire.hop_index(p, check.component):
+            return _dropped(view, p, drop, reasons, protocol, np_warnings)
         if check.skip_reason:
             reasons.append(f"{check.component} {check.enforcer}: {check.skip_reason}")
             continue
@@ -139,11 +150,37 @@ def _evaluate(view: MeshView, p: Plan, src, ep: o.Pod | None, tgt: Target, req: 
         if "noPolicy" not in d.decided_by and deciding is None:
             deciding = d
             deciding_component = check.component
+    if drop is not None:
+        return _dropped(view, p, drop, reasons, protocol, np_warnings)
+    reasons += [side.reason for _, side in verdicts if side.selected_by]
     if deciding is not None:
+        if np_warnings:
+            deciding.warnings += [w for w in np_warnings if w not in deciding.warnings]
         return True, deciding_component, deciding.decided_by, reasons, deciding
+    admitted = next((side for _, side in reversed(verdicts) if side.admitted_by), None)
     if not p.checks:
         reasons.append("no component on this path enforces Istio policy")
-    return True, "none", {"noPolicy": True}, reasons, None
+    if admitted is not None and admitted.admitted_by is not None:  # no Istio decision: say which rule let it in
+        key, rule = admitted.admitted_by
+        return True, "networkpolicy", {"networkPolicy": key, "rule": rule}, reasons, Decision(
+            True, {}, warnings=np_warnings)
+    if p.path == "kubelet-probe-snat":
+        return True, "none", {"notEvaluated": wire.not_evaluated(p)}, reasons, Decision(True, {}, warnings=np_warnings)
+    return True, "none", {"noPolicy": True}, reasons, Decision(True, {}, warnings=np_warnings) if np_warnings else None
+
+
+def _dropped(view: MeshView, p: Plan, drop: wire.Drop, reasons: list[str], protocol: str,
+             np_warnings: list[str]) -> tuple[bool, str, dict[str, Any], list[str], Decision]:
+    """A NetworkPolicy dropped a leg: later hops are never reached, and the Istio checks behind it never run."""
+    for h in p.hops[drop.leg.receiver:]:
+        h.reached = False
+    outcome, log, log_field = wire.drop_outcome(view, p, drop, protocol)
+    why = wire.drop_reasons(view, p, drop)
+    d = Decision(False, wire.decided_by(drop.side), why, warnings=np_warnings, outcome=outcome, log=log,
+                 log_field=log_field, findings=wire.drop_findings(view, drop))
+    d.warnings += [f["message"] for f in d.findings if f["message"] not in d.warnings]
+    d.network_policy = wire.drop_doc(view, drop)
+    return False, "networkpolicy", d.decided_by, reasons + why, d
 
 
 def _explain_external(view: MeshView, src: Party, tgt: Target, protocol: str, method: str, path: str,
@@ -202,8 +239,10 @@ def _explain_external(view: MeshView, src: Party, tgt: Target, protocol: str, me
     if d is not None:
         if d.policy is not None:
             body["policy"] = d.policy
+        if d.network_policy is not None and not allowed:
+            body["networkPolicy"] = d.network_policy
         if d.log and not allowed:
-            body["proxyLog"] = d.log
+            body[d.log_field or "proxyLog"] = d.log
     body["istioVersion"] = view.version.label
     body["source"]["cluster"] = view.cluster.source
     return body

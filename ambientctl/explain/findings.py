@@ -132,6 +132,10 @@ def pod_findings(
                 f"{r['kind']} {r['namespace']}/{r['name']} routes {r['service']}, but that service has no waypoint: "
                 "ztunnel ignores L7 routing, so it is not applied."))
 
+    from ambientctl.explain.wire import networkpolicy_findings
+
+    out += networkpolicy_findings(view, pod)
+
     pa = doc.get("peerAuthentication") or {}
     if pa.get("mode") == "DISABLE" and enr.mode == "ambient":
         out.append(Finding("peer-authentication-disable-ignored", "info",

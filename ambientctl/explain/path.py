@@ -41,6 +41,7 @@ class Party:
     identity: str | None = None  # SPIFFE ID when it speaks mTLS (captured by ztunnel, or a sidecar/waypoint)
     captured: bool = False
     known: bool = True  # a workload ztunnel knows (an IP of no pod is not)
+    node: str = ""  # kind Node: a host process on this node (the kubelet)
 
     def as_dict(self) -> dict:
         return {
@@ -64,6 +65,7 @@ class Hop:
     port: int  # the port it sends to (server: the port it listens on)
     ip: str = ""
     note: str = ""
+    reached: bool = True  # False: the connection was dropped (NetworkPolicy) before it got here
 
     def as_dict(self) -> dict:
         d = {"component": self.component, "name": self.name, "node": self.node or None, "protocol": self.protocol,
@@ -72,6 +74,8 @@ class Hop:
             d["ip"] = self.ip
         if self.note:
             d["note"] = self.note
+        if not self.reached:
+            d["reached"] = False
         return d
 
 
@@ -90,7 +94,8 @@ class Check:
 
 @dataclass
 class Plan:
-    path: str  # direct-hbone | via-waypoint | plaintext-passthrough | hairpin-via-waypoint
+    path: str  # direct-hbone | via-waypoint | plaintext-passthrough | hairpin-via-waypoint | sidecar-direct
+    #            | kubelet-probe-snat
     hops: list[Hop]
     checks: list[Check]
     reasons: list[str] = field(default_factory=list)
@@ -135,6 +140,12 @@ def plan(view: MeshView, src: Party, dst_pod: o.Pod | None, dst_ip: str, dst_por
         return Plan("plaintext-passthrough", hops, [], reasons=[
             f"{dst_ip} is no known workload: " + ("the client's ztunnel passes it through as plain TCP"
                                                   if src.captured else "nothing in the mesh handles it")])
+    if src.kind == "Node":
+        from ambientctl.explain.wire import probe_plan
+
+        probe = probe_plan(view, src, dst_pod, target_port)
+        if probe is not None:
+            return probe
     dst = party_for_pod(view, dst_pod, dst_pod.meta.name)
     server = Hop("server", dst_pod.meta.key, dst_pod.node_name, "tcp", target_port, dst_pod.ip)
     addressed_service = service is not None

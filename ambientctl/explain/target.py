@@ -69,6 +69,8 @@ class Target:
 
 
 def resolve_source(view: MeshView, ref: str, namespace: str | None) -> Party:
+    if ref.lower().startswith("node/"):
+        return _node_source(view, ref)
     host, _ = split_port(ref)
     if is_ip(host):
         pods = view.cluster.pods_with_ip(host.strip("[]"))
@@ -152,3 +154,18 @@ def _pod_target(ref: str, pod: o.Pod, port: int | None) -> Target:
             raise UsageError(f"pod {pod.meta.key}: give a port (NAME:PORT or --port)")
         port = ports[0]
     return Target(ref, "pod", pod.ip, port, endpoints=[pod])
+
+
+def _node_source(view: MeshView, ref: str) -> Party:
+    """`node/NAME`: a host process on that node — the kubelet, for probes."""
+    name = ref.split("/", 1)[1]
+    nodes = set(view.cluster.nodes) | {p.node_name for p in view.cluster.pods if p.node_name}
+    if name not in nodes:
+        import difflib
+
+        close = difflib.get_close_matches(name, sorted(nodes), n=1)
+        raise NotFound(f"no node named {name!r}", hint=f"did you mean 'node/{close[0]}'?" if close else
+                       f"nodes: {', '.join(sorted(nodes)) or 'none in the snapshot'}")
+    node = view.cluster.nodes.get(name)
+    return Party(ref=ref, kind="Node", ip=node.internal_ip if node else "", name=name, mode="none", role="kubelet",
+                 known=False, node=name)
