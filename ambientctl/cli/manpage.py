@@ -39,6 +39,28 @@ def _options(c: Command) -> list[str]:
     return lines
 
 
+# The values of explain's JSON that scripts branch on (docs/explain.md has every field, with the Istio versions).
+JSON_VALUES: dict[str, list[tuple[str, str]]] = {
+    "explain": [
+        ("path", "direct-hbone, via-waypoint, plaintext-passthrough, hairpin-via-waypoint (1.18-1.21), sidecar-direct, "
+                 "kubelet-probe-snat (SRC node/NAME: a probe SNATed to 169.254.7.127, 1.21+)"),
+        ("enforcedBy", "dst-ztunnel, src-ztunnel, waypoint, sidecar, networkpolicy (a Kubernetes NetworkPolicy, "
+                       "enforced by the CNI), none"),
+        ("decidedBy", "{policy, rule} | {defaultDeny: [...]} | {noPolicy: true} | {builtin} | {failure} | "
+                      "{networkPolicy: \"ns/name\" or [...]} (selects the pod, no rule admits the connection) | "
+                      "{networkPolicy, rule} (that rule admitted it and no Istio component decided) | "
+                      "{notEvaluated: why} (no Istio component sees it: kubelet probes)"),
+        ("hops[].reached", "false on every hop after a NetworkPolicy dropped the connection"),
+        ("networkPolicy", "when a NetworkPolicy dropped it: {direction, pod, policies, connection: {src, dst, port, "
+                          "protocol}, cni}"),
+        ("ztunnelLog, proxyLog", "the deciding (for a NetworkPolicy drop: the sending) ztunnel's or proxy's error "
+                                 "text, e.g. 'connection timed out, maybe a NetworkPolicy is blocking HBONE port "
+                                 "15008: deadline has elapsed' (ztunnel 1.23+; 'io error: deadline has elapsed' "
+                                 "before)"),
+    ],
+}
+
+
 def render(c: Command, title: str, summary: str) -> str:
     lines = [
         f'.TH "{title.upper()}" "1" "{DATE}" "ambientctl {__version__}" "ambientctl manual"',
@@ -70,6 +92,11 @@ def render(c: Command, title: str, summary: str) -> str:
             lines += [".PP", _esc(s.epilog)]
     if c.epilog:
         lines += [".SH EXAMPLES", ".PP", _esc(c.epilog)]
+    values = JSON_VALUES.get(c.name)
+    if values:
+        lines += ['.SH "JSON OUTPUT"', ".PP", "Values of the -o json/yaml fields; the full contract is docs/explain.md."]
+        for head, body in values:
+            lines += [".TP", f"\\fB{_esc(head)}\\fR", _esc(body)]
     lines += [
         ".SH EXIT STATUS",
         "0 success; 1 error (unreadable input, unreachable cluster); 2 usage error (unknown or ambiguous "

@@ -13,15 +13,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "explain",
         help="why a request from SRC to DST is allowed, denied or hairpinned (no traffic sent)",
         description="Explain the path of a request from SRC to DST and the verdict: which component decides "
-        "(destination ztunnel, waypoint), by which policy and rule, and why — following the behaviour of the "
+        "(destination ztunnel, waypoint, or a Kubernetes NetworkPolicy on the packets ambient puts on the wire), by "
+        "which policy and rule, and why — following the behaviour of the "
         "Istio version in use. Nothing is sent to the cluster's workloads.",
-        epilog="SRC is a workload (sleep, deploy/sleep.default, pod/NAME) or an IP (an IP of no pod is a client "
+        epilog="SRC is a workload (sleep, deploy/sleep.default, pod/NAME), node/NAME (a host process there, e.g. the "
+        "kubelet probing a pod on that node) or an IP (an IP of no pod is a client "
         "outside the mesh). DST is a service (productpage, productpage.default:9080, its FQDN or VIP), a workload "
         "(addressed by pod IP), IP:PORT, or a host outside the cluster (httpbin.org:443: ServiceEntry hosts, DNS "
         "capture and egress waypoints). Exit status 3 means denied. Example: ambientctl explain notsleep "
         "productpage:9080 --demo bookinfo-l4",
     )
-    p.add_argument("src", metavar="SRC", nargs="?", help="client workload or IP")
+    p.add_argument("src", metavar="SRC", nargs="?", help="client workload, node/NAME or IP")
     p.add_argument("dst", metavar="DST", nargs="?", help="service[:port], workload or IP[:port]")
     p.add_argument("--matrix", action="store_true",
                    help="every workload of the namespace (-n) against every service port in it, as an allow/deny "
