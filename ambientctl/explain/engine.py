@@ -90,6 +90,9 @@ def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str =
                               "enforcedBy": r[2][1], "decidedBy": r[2][2]} for r in results]
     body["outcome"] = _allowed_outcome(routing) if allowed else (d.outcome if d else "")
     findings = [f for r in results for f in (r[2][4].findings if r[2][4] is not None else [])]
+    cut_off = wire.ztunnel_findings(view, p)  # a ztunnel on the path cut off from istiod by a NetworkPolicy
+    findings += cut_off
+    body["warnings"] += [f["message"] for f in cut_off if f["message"] not in body["warnings"]]
     if findings:
         body["findings"] = list({f["id"] + f["message"]: f for f in findings}.values())
     if d is not None:

@@ -268,6 +268,15 @@ def drop_findings(view: MeshView, drop: Drop) -> list[dict[str, str]]:
     return [f.as_dict() for f in networkpolicy_findings(view, drop.side.pod) if f.id in ids]
 
 
+def ztunnel_findings(view: MeshView, p: Plan) -> list[dict[str, str]]:
+    """`networkpolicy-blocks-istiod` of the ztunnels on this path (the findings describe shows on them)."""
+    if not view.cluster.network_policies:
+        return []
+    names = {h.name for h in p.hops if h.component in ("src-ztunnel", "dst-ztunnel")}
+    return [f.as_dict() for z in view.ztunnel_pods() if z.meta.key in names
+            for f in networkpolicy_findings(view, z) if f.id == "networkpolicy-blocks-istiod"]
+
+
 # --- findings (describe pod, and explain's flow findings through drop_findings) -----------------------------------
 
 def _speaks_hbone(view: MeshView, pod: o.Pod) -> bool:

@@ -11,7 +11,7 @@ k8s.io/api networking/v1 types.go):
   namespaces. A port has a protocol (default TCP), a number (with `endPort`: a range) or a container-port name
   of the destination pod; no port = every port of the protocol.
 - Traffic to and from the node where a pod runs is always allowed (the docs' exception) — when the CNI can tell
-  it comes from the node. Connections are checked at both ends: the source pod's egress and the destination
+  it comes from the node — and a pod cannot block access to itself. Connections are checked at both ends: the source pod's egress and the destination
   pod's ingress must both allow it.
 - hostNetwork pods share the node's address: pod selectors do not match them and their own policies are not
   enforced by the usual plugins (the docs leave hostNetwork behaviour to the plugin).
@@ -125,6 +125,9 @@ class NetworkPolicies:
         if pod.host_network:
             return Side(direction, pod, True, reason=f"{pod.meta.key} uses the host network: NetworkPolicy does not "
                         "isolate it")
+        if wire.src.pod is not None and wire.src.pod is wire.dst.pod:
+            return Side(direction, pod, True, reason=f"{pod.meta.key} connects to itself: a pod cannot block access "
+                        "to itself (Kubernetes NetworkPolicy docs)")
         if peer.node and peer.node == pod.node_name:
             return Side(direction, pod, True, reason=f"{'from' if direction == 'ingress' else 'to'} its own node "
                         f"{peer.node}: always allowed (Kubernetes NetworkPolicy docs)")

@@ -212,8 +212,9 @@ def test_ztunnel_to_istiod_blocked_is_a_finding_on_ztunnel():
                           "[{ports: [{port: 53, protocol: UDP}]}]}", ns="istio-system")
     v = view(istiod + pol)
     zt = next(p for p in v.cluster.pods if p.meta.name == "ztunnel-a")
-    ids = [f["id"] for f in describe_pod(v, zt)["findings"]]
-    assert "networkpolicy-blocks-istiod" in ids
+    (finding,) = [f for f in describe_pod(v, zt)["findings"] if f["id"] == "networkpolicy-blocks-istiod"]
+    d = ex(v, "sleep-1", "details:9080")  # both ends on node-a: ztunnel-a is on the path
+    assert d["verdict"] == "allow" and finding in d["findings"] and finding["message"] in d["warnings"]
 
 
 def test_node_source_must_exist():
@@ -229,3 +230,12 @@ def test_parse_probe_ports():
                                     "startupProbe": {"exec": {"command": ["true"]}}}]}}
     p = parse_object(doc, "x")
     assert [(pr.kind, pr.handler, pr.port) for pr in p.containers[0].probes] == [("liveness", "tcpSocket", 7)]
+
+
+def test_kubelet_probe_snat_ipv6():
+    """IPv6 pods: the probe SNAT address is fd16:9254:7127:1337:ffff:ffff:ffff:ffff (istio `cni/README.md`
+    HOST_PROBE_SNAT_IPV6 default)."""
+    v6 = pod("probed6", labels={"app": "probed"}, node="node-b", ip="fd00::7",
+             annotations={"ambient.istio.io/redirection": "enabled"})
+    d = ex(view(v6 + DENY_PROBED), "node/node-b", "pod/probed6:8080")
+    assert d["verdict"] == "deny" and d["networkPolicy"]["connection"]["src"] == "fd16:9254:7127:1337:ffff:ffff:ffff:ffff"

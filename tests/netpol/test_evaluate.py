@@ -186,6 +186,12 @@ def test_node_traffic_and_host_network():
     assert not _ingress(nps, pods, "hn", "db", 1).allowed
 
 
+def test_a_pod_cannot_block_access_to_itself():
+    """Docs, "The entities that a Pod can communicate with": "exception: a pod cannot block access to itself"."""
+    nps, pods = _world(_np("default-deny", "{podSelector: {}, policyTypes: [Ingress, Egress]}"))
+    assert _ingress(nps, pods, "db", "db", 5432).allowed and _egress(nps, pods, "db", "db", 5432).allowed
+
+
 @pytest.mark.parametrize("spec, where", [
     ("{podSelector: {}, ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}]}]}",
      "spec.ingress[0].from[0] may not set ipBlock together"),
