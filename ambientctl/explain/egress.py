@@ -110,7 +110,7 @@ def plan_egress(view: MeshView, src: Party, host: str, port: int, dialed: str, e
     shown = dialed or f"{host} (public address)"
     client = Hop("client", f"{src.namespace}/{src.name}" if src.pod else src.ip or src.ref,
                  src.pod.node_name if src.pod else "", "tcp", port, src.ip)
-    server_name = host or dialed
+    server_name = host or (entry.host if entry is not None and not entry.host.startswith("*") else "") or dialed
     binding = view.service_entry_waypoint(entry.entry) if entry is not None else None
     if not (src.captured and src.pod):
         hops = [client, Hop("server", server_name, "", "tcp", port, dialed)]

@@ -238,7 +238,7 @@ def _explain_external(view: MeshView, src: Party, tgt: Target, protocol: str, me
         body["findings"] = e.findings
     if e.binding is not None and e.binding.weighted:
         body["weighted"] = [{"name": n, "weight": w} for n, w in e.binding.weighted]
-    body["outcome"] = ("the connection goes out to " + (host or dialed)) if allowed else (d.outcome if d else "")
+    body["outcome"] = ("the connection goes out to " + p.hops[-1].name) if allowed else (d.outcome if d else "")
     if d is not None:
         if d.policy is not None:
             body["policy"] = d.policy

@@ -14,6 +14,11 @@ GOLDEN = {
     "explain-deny-l7.txt": ["sleep", "productpage:9080", "--method", "DELETE", "--demo"],
     "explain-hairpin.txt": ["sleep.legacy", "productpage:9080", "--demo", "hairpin-1.20"],
     "explain-fault-delay.txt": ["sleep", "productpage:9080", "--demo"],
+    "explain-egress-waypoint.txt": ["sleep", "httpbin.org:443", "--protocol", "tcp", "--demo", "ambient-1.31"],
+    "explain-egress-no-dns-capture.txt": ["sleep.batch", "httpbin.org:443", "--protocol", "tcp", "--demo",
+                                          "ambient-1.31"],
+    "explain-ingress-skips-waypoint.txt": ["bookinfo-gateway-istio.istio-ingress", "details:9080", "--demo",
+                                           "ambient-1.31"],
 }
 
 

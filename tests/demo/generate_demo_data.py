@@ -400,6 +400,10 @@ ERAS = {
                  cni="docker.io/istio/install-cni:1.28.0", proxy="docker.io/istio/proxyv2:1.28.0",
                  bookinfo="head/bookinfo/platform/kube/bookinfo.yaml", sec="security.istio.io/v1",
                  net="networking.istio.io/v1", gw="gateway.networking.k8s.io/v1", kubelet="v1.33.5-eks-113cf36"),
+    "1.31": dict(pilot="docker.io/istio/pilot:1.31.1", ztunnel="docker.io/istio/ztunnel:1.31.1",
+                 cni="docker.io/istio/install-cni:1.31.1", proxy="docker.io/istio/proxyv2:1.31.1",
+                 bookinfo="head/bookinfo/platform/kube/bookinfo.yaml", sec="security.istio.io/v1",
+                 net="networking.istio.io/v1", gw="gateway.networking.k8s.io/v1", kubelet="v1.34.1-eks-ae9a62a"),
     "1.20": dict(pilot="docker.io/istio/pilot:1.20.3", ztunnel="docker.io/istio/ztunnel:1.20.3",
                  cni="docker.io/istio/install-cni:1.20.3", proxy="docker.io/istio/proxyv2:1.20.3",
                  bookinfo="istio-1.18.0/bookinfo/platform/kube/bookinfo.yaml", sec="security.istio.io/v1beta1",
@@ -449,6 +453,7 @@ def kube_system(demo: Demo, era: str, ips: dict) -> None:
     demo.headers[f] = f"""# Demo cluster `{demo.name}`: EKS system pods (coredns, and the hostNetwork DaemonSets aws-node and
 # kube-proxy that every EKS node runs). Shapes follow EKS defaults; they are not part of the seed."""
     ver = {"1.28": ("v1.12.4-eksbuild.1", "v1.33.5-eksbuild.2", "v1.20.4-eksbuild.1"),
+           "1.31": ("v1.12.4-eksbuild.1", "v1.34.1-eksbuild.2", "v1.20.4-eksbuild.1"),
            "1.20": ("v1.10.1-eksbuild.7", "v1.28.4-eksbuild.4", "v1.16.0-eksbuild.1"),
            "2022": ("v1.8.7-eksbuild.2", "v1.23.7-eksbuild.1", "v1.11.3-eksbuild.1")}[era]
     reg = "602401143452.dkr.ecr.us-east-1.amazonaws.com/eks"
@@ -650,12 +655,12 @@ SEED_HASHES = {"default/productpage-v1": "5586c4d4ff", "default/reviews-v1": "75
                "default/reviews-v2": "6bdd859457", "default/sleep": "55697f8897"}
 
 
-def istio_current(demo: Demo) -> None:
-    era = "1.28"
+def istio_current(demo: Demo, era: str = "1.28", extra_gateway_classes=(), istiod_env=()) -> None:
     e = ERAS[era]
+    v = e["pilot"].rsplit(":", 1)[1]
     f = "20-istio-system.yaml"
-    demo.headers[f] = f"""# Demo cluster `{demo.name}`: Istio 1.28.0 installed with the ambient profile (istiod, istio-cni, ztunnel).
-# Shapes follow the real Helm charts at istio/istio tag 1.28.0 (manifests/charts/istio-control/istio-discovery,
+    demo.headers[f] = f"""# Demo cluster `{demo.name}`: Istio {v} installed with the ambient profile (istiod, istio-cni, ztunnel).
+# Shapes follow the real Helm charts at istio/istio tag {v} (manifests/charts/istio-control/istio-discovery,
 # manifests/charts/istio-cni, manifests/charts/ztunnel; profile manifests/helm-profiles/ambient.yaml sets
 # PILOT_ENABLE_AMBIENT=true and proxyMetadata ISTIO_META_ENABLE_HBONE). Pod names are the seed's
 # (/work/shared/seeds/001_e807b8d8164aa239.txt step 6: istiod-6c99d96db7-4ckbm, istio-cni-node-gfmqp/t2flv,
@@ -673,14 +678,14 @@ def istio_current(demo: Demo) -> None:
            {"name": "PILOT_ENABLE_ANALYSIS", "value": "false"}, {"name": "CLUSTER_ID", "value": "Kubernetes"},
            {"name": "GOMEMLIMIT", "valueFrom": {"resourceFieldRef": {"divisor": "1", "resource": "limits.memory"}}},
            {"name": "GOMAXPROCS", "valueFrom": {"resourceFieldRef": {"divisor": "1", "resource": "limits.cpu"}}},
-           {"name": "PLATFORM", "value": ""}, {"name": "PILOT_ENABLE_AMBIENT", "value": "true"}]
+           {"name": "PLATFORM", "value": ""}, {"name": "PILOT_ENABLE_AMBIENT", "value": "true"}, *istiod_env]
     istiod(demo, f, era, N1, CUR_IPS["istiod"], CUR_SVC["istiod"], "istiod-6c99d96db7-4ckbm", env,
            hash_override="6c99d96db7")
     demo.add(f, {"apiVersion": "v1", "kind": "ConfigMap",
                  "metadata": demo.meta("istio", "istio-system", {
                      "app.kubernetes.io/instance": "istiod", "app.kubernetes.io/managed-by": "Helm",
                      "app.kubernetes.io/name": "istiod", "app.kubernetes.io/part-of": "istio",
-                     "app.kubernetes.io/version": "1.28.0", "helm.sh/chart": "istiod-1.28.0",
+                     "app.kubernetes.io/version": v, "helm.sh/chart": f"istiod-{v}",
                      "install.operator.istio.io/owning-resource": "unknown", "istio.io/rev": "default",
                      "operator.istio.io/component": "Pilot", "release": "istiod"}, _kind="ConfigMap"),
                  "data": {"mesh": mesh_config(
@@ -693,7 +698,7 @@ def istio_current(demo: Demo) -> None:
     daemonset(demo, f, "istio-system", "ztunnel", {"app": "ztunnel"},
               {"sidecar.istio.io/inject": "false", "istio.io/dataplane-mode": "none", "app": "ztunnel",
                "app.kubernetes.io/name": "ztunnel", "app.kubernetes.io/part-of": "istio",
-               "app.kubernetes.io/version": "1.28.0", "helm.sh/chart": "ztunnel-1.28.0"},
+               "app.kubernetes.io/version": v, "helm.sh/chart": f"ztunnel-{v}"},
               {"sidecar.istio.io/inject": "false", "prometheus.io/port": "15020", "prometheus.io/scrape": "true"},
               {"serviceAccountName": "ztunnel", "priorityClassName": "system-node-critical",
                "containers": [{"name": "istio-proxy", "image": e["ztunnel"], "args": ["proxy", "ztunnel"],
@@ -708,7 +713,7 @@ def istio_current(demo: Demo) -> None:
                                "readinessProbe": {"httpGet": {"path": "/healthz/ready", "port": 15021}}}]},
               [at(N1, CUR_IPS["ztunnel1"]), at(N2, CUR_IPS["ztunnel2"])],
               labels={"app.kubernetes.io/name": "ztunnel", "app.kubernetes.io/part-of": "istio",
-                      "app.kubernetes.io/version": "1.28.0", "helm.sh/chart": "ztunnel-1.28.0"},
+                      "app.kubernetes.io/version": v, "helm.sh/chart": f"ztunnel-{v}"},
               pod_names=["ztunnel-fnjg2", "ztunnel-k4jhb"],
               comment="ztunnel: one per node; ztunnel-fnjg2 serves node ip-192-168-40-12 (sleep's), ztunnel-k4jhb\n"
                       "serves ip-192-168-21-30 (productpage's), as in the seed.")
@@ -716,36 +721,39 @@ def istio_current(demo: Demo) -> None:
         ("istio", "istio.io/gateway-controller", "The default Istio GatewayClass"),
         ("istio-remote", "istio.io/unmanaged-gateway", "Remote to this cluster. Does not deploy or affect configuration."),
         ("istio-waypoint", "istio.io/mesh-controller", "The default Istio waypoint GatewayClass"),
+        *extra_gateway_classes,
     ])
 
 
-def waypoint_current(demo: Demo, node_name: str) -> None:
-    e = ERAS["1.28"]
-    f = "40-waypoint.yaml"
-    demo.headers[f] = f"""# Demo cluster `{demo.name}`: the waypoint (seed step 10, "enable L7", written for current Istio).
+def waypoint_current(demo: Demo, node_name: str, era: str = "1.28", name: str = "waypoint", ns: str = "default",
+                     ip: str | None = None, svc_ip: str | None = None, allowed_from: str = "Same",
+                     f: str = "40-waypoint.yaml", gw_comment: str = "") -> None:
+    e = ERAS[era]
+    ip, svc_ip = ip or CUR_IPS["waypoint"], svc_ip or CUR_SVC["waypoint"]
+    demo.headers.setdefault(f, f"""# Demo cluster `{demo.name}`: the waypoint (seed step 10, "enable L7", written for current Istio).
 # The seed created one istio-mesh Gateway per service account; since 1.22 a waypoint is a Gateway of class
 # istio-waypoint that Services opt into with the label istio.io/use-waypoint (research/istio.md §5.1-5.3).
 # This is what `istioctl waypoint apply -n default` creates. Shapes from real upstream data:
 # Gateway spec + generated Deployment/Service/ServiceAccount labels from
 # /work/shared/realdata/istio-istio/waypoint/gateway-controller/waypoint.yaml and
 # waypoint/generated-deployment/waypoint-deployment.yaml (istiod's rendering); Programmed condition text and
-# the clusterIP address from istio-io-docs/getting-started-command-outputs.txt blocks [D] and [E]."""
-    gw_owner = {"apiVersion": e["gw"], "kind": "Gateway", "name": "waypoint",
-                "uid": uid(f"{demo.seed}/default/waypoint/Gateway")}
+# the clusterIP address from istio-io-docs/getting-started-command-outputs.txt blocks [D] and [E].""")
+    gw_owner = {"apiVersion": e["gw"], "kind": "Gateway", "name": name,
+                "uid": uid(f"{demo.seed}/{ns}/{name}/Gateway")}
     ts = demo.started
     demo.add(f, {
         "apiVersion": e["gw"], "kind": "Gateway",
-        "metadata": demo.meta("waypoint", "default", {"istio.io/waypoint-for": "service"},
+        "metadata": demo.meta(name, ns, {"istio.io/waypoint-for": "service"},
                               {"gateway.istio.io/controller-version": "5"}, _kind="Gateway", generation=1),
         "spec": {"gatewayClassName": "istio-waypoint",
                  "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE",
-                                "allowedRoutes": {"namespaces": {"from": "Same"}}}]},
+                                "allowedRoutes": {"namespaces": {"from": allowed_from}}}]},
         "status": {
-            "addresses": [{"type": "IPAddress", "value": CUR_SVC["waypoint"]}],
+            "addresses": [{"type": "IPAddress", "value": svc_ip}],
             "conditions": [
                 condition("Accepted", "True", "Accepted", "Resource accepted", ts),
                 condition("Programmed", "True", "Programmed",
-                          "Resource programmed, assigned to service(s) waypoint.default.svc.cluster.local:15008", ts),
+                          f"Resource programmed, assigned to service(s) {name}.{ns}.svc.cluster.local:15008", ts),
             ],
             "listeners": [{"name": "mesh", "attachedRoutes": 0, "supportedKinds": [],
                            "conditions": [condition("Accepted", "True", "Accepted", "No errors found", ts),
@@ -754,50 +762,51 @@ def waypoint_current(demo: Demo, node_name: str) -> None:
                                           condition("ResolvedRefs", "True", "ResolvedRefs", "No errors found",
                                                     ts)]}],
         },
-    }, "Gateway `waypoint`: ready (status.addresses holds the waypoint Service's clusterIP, Programmed=True).")
+    }, gw_comment or f"Gateway `{name}`: ready (status.addresses holds the waypoint Service's clusterIP, "
+                     "Programmed=True).")
     managed = {"gateway.istio.io/managed": "istio.io-mesh-controller",
                "gateway.networking.k8s.io/gateway-class-name": "istio-waypoint",
-               "gateway.networking.k8s.io/gateway-name": "waypoint"}
+               "gateway.networking.k8s.io/gateway-name": name}
     demo.add(f, {"apiVersion": "v1", "kind": "ServiceAccount",
-                 "metadata": {**demo.meta("waypoint", "default", managed, _kind="ServiceAccount"),
+                 "metadata": {**demo.meta(name, ns, managed, _kind="ServiceAccount"),
                               "ownerReferences": [gw_owner]}})
-    tl = {**managed, "istio.io/dataplane-mode": "none", "service.istio.io/canonical-name": "waypoint",
+    tl = {**managed, "istio.io/dataplane-mode": "none", "service.istio.io/canonical-name": name,
           "service.istio.io/canonical-revision": "latest", "sidecar.istio.io/inject": "false"}
     dep = deployment(demo, f, {
         "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "waypoint", "labels": dict(managed)},
-        "spec": {"selector": {"matchLabels": {"gateway.networking.k8s.io/gateway-name": "waypoint"}},
+        "metadata": {"name": name, "labels": dict(managed)},
+        "spec": {"selector": {"matchLabels": {"gateway.networking.k8s.io/gateway-name": name}},
                  "template": {"metadata": {"labels": tl, "annotations": {
                      "istio.io/rev": "default", "prometheus.io/path": "/stats/prometheus",
                      "prometheus.io/port": "15020", "prometheus.io/scrape": "true"}},
-                     "spec": {"serviceAccountName": "waypoint", "terminationGracePeriodSeconds": 2,
+                     "spec": {"serviceAccountName": name, "terminationGracePeriodSeconds": 2,
                               "containers": [{
                                   "name": "istio-proxy", "image": e["proxy"],
                                   "args": ["proxy", "waypoint", "--domain", "$(POD_NAMESPACE).svc.cluster.local",
-                                           "--serviceCluster", "waypoint.$(POD_NAMESPACE)", "--proxyLogLevel",
+                                           "--serviceCluster", f"{name}.$(POD_NAMESPACE)", "--proxyLogLevel",
                                            "warning", "--proxyComponentLogLevel", "misc:error",
                                            "--log_output_level", "default:info"],
                                   "env": [{"name": "PILOT_CERT_PROVIDER", "value": "istiod"},
                                           {"name": "CA_ADDR", "value": "istiod.istio-system.svc:15012"},
                                           {"name": "ISTIO_META_CLUSTER_ID", "value": "Kubernetes"},
                                           {"name": "ISTIO_META_INTERCEPTION_MODE", "value": "REDIRECT"},
-                                          {"name": "ISTIO_META_WORKLOAD_NAME", "value": "waypoint"},
+                                          {"name": "ISTIO_META_WORKLOAD_NAME", "value": name},
                                           {"name": "ISTIO_META_OWNER", "value":
-                                           "kubernetes://apis/apps/v1/namespaces/default/deployments/waypoint"},
+                                           f"kubernetes://apis/apps/v1/namespaces/{ns}/deployments/{name}"},
                                           {"name": "ISTIO_META_MESH_ID", "value": "cluster.local"},
                                           {"name": "TRUST_DOMAIN", "value": "cluster.local"}],
                                   "ports": [{"containerPort": 15020, "name": "metrics"},
                                             {"containerPort": 15021, "name": "status-port"},
                                             {"containerPort": 15090, "name": "http-envoy-prom"}],
                                   "readinessProbe": {"httpGet": {"path": "/healthz/ready", "port": 15021}}}]}}},
-    }, "default", owner=gw_owner)
-    pods_of_deployment(demo, f, dep, [at(node_name, CUR_IPS["waypoint"])],
+    }, ns, owner=gw_owner)
+    pods_of_deployment(demo, f, dep, [at(node_name, ip)],
                        comment="The waypoint pod: never captured (istio.io/dataplane-mode: none); it speaks HBONE "
-                               "itself.\nIts identity is spiffe://cluster.local/ns/default/sa/waypoint.")
-    service(demo, f, "default", "waypoint", CUR_SVC["waypoint"],
+                               f"itself.\nIts identity is spiffe://cluster.local/ns/{ns}/sa/{name}.")
+    service(demo, f, ns, name, svc_ip,
             [{"appProtocol": "tcp", "name": "status-port", "port": 15021},
              {"appProtocol": "all", "name": "mesh", "port": 15008}],
-            {"gateway.networking.k8s.io/gateway-name": "waypoint"}, managed,
+            {"gateway.networking.k8s.io/gateway-name": name}, managed,
             {"networking.istio.io/traffic-distribution": "PreferClose"}, owner=gw_owner)
 
 
@@ -1395,8 +1404,201 @@ def build_hairpin_1_20() -> Demo:
 BUILDERS["hairpin-1.20"] = build_hairpin_1_20
 
 
+# ---------------------------------------------------------------------------------------------------------
+# ambient-1.31: the Bookinfo cluster upgraded to Istio 1.31 and used the way people run ambient in 2026
+# (research/istio-2026.md §2: egress through a waypoint, ingress gateway -> waypoint, weighted waypoint canary)
+
+A131_IPS = {**CUR_IPS, "waypoint-v2": "192.168.44.77", "gateway": "192.168.36.21", "egress-waypoint": "192.168.25.9",
+            "batch-sleep": "192.168.49.31"}
+A131_SVC = {**CUR_SVC, "waypoint-v2": "10.100.88.165", "gateway": "10.100.140.21", "egress-waypoint": "10.100.88.170",
+            "batch/sleep": "10.100.97.113"}
+SE_VIP = "240.240.0.1"  # the first address of istiod's auto-allocation range 240.240.0.0/16 (ipallocate)
+
+
+def _find(demo: Demo, kind: str, ns: str, name: str) -> dict:
+    for _, obj in (o for docs in demo.files.values() for o in docs):
+        md = obj["metadata"]
+        if obj["kind"] == kind and md["name"] == name and md.get("namespace") == ns:
+            return obj
+    raise KeyError(f"{kind} {ns}/{name}")
+
+
+def ingress_gateway_131(demo: Demo) -> None:
+    """A Gateway API ingress (class istio) as istiod deploys it: the real sample samples/bookinfo/gateway-api/
+    bookinfo-gateway.yaml, in its own namespace, with the Deployment/Service/ServiceAccount istiod renders
+    (manifests/charts/istio-control/istio-discovery/files/kube-gateway.yaml labels)."""
+    e = ERAS["1.31"]
+    f = "45-ingress.yaml"
+    demo.headers[f] = f"""# Demo cluster `{demo.name}`: an ingress gateway in front of Bookinfo (Gateway API, class istio).
+# Derived from the real sample istio/istio samples/bookinfo/gateway-api/bookinfo-gateway.yaml (copy:
+# /work/shared/realdata/istio-istio/samples/head/bookinfo/gateway-api/): the Gateway lives in namespace istio-ingress
+# (allowedRoutes from All, so the HTTPRoute can stay next to Bookinfo); the Deployment, Service and ServiceAccount
+# carry the labels istiod's gateway template sets (istio-discovery/files/kube-gateway.yaml). The namespace is not
+# enrolled: the gateway is an Envoy that speaks HBONE itself (research/istio.md §5.4, research/istio-2026.md §2.9)."""
+    namespace(demo, "istio-ingress", None, "The ingress gateway's namespace (not enrolled in ambient).")
+    real = load_real("head/bookinfo/gateway-api/bookinfo-gateway.yaml")
+    gw = real_obj(real, "Gateway", "bookinfo-gateway")
+    gw["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["from"] = "All"
+    gw["metadata"] = demo.meta("bookinfo-gateway", "istio-ingress", _kind="Gateway", generation=1)
+    ts = demo.started
+    gw["status"] = {"addresses": [{"type": "Hostname",
+                                   "value": "a3f1c2e9b8d74e0f9a6b5c4d3e2f1a0b-1184459027.us-east-1.elb.amazonaws.com"}],
+                    "conditions": [condition("Accepted", "True", "Accepted", "Resource accepted", ts),
+                                   condition("Programmed", "True", "Programmed", "Resource programmed, assigned to "
+                                             "service(s) bookinfo-gateway-istio.istio-ingress.svc.cluster.local:80",
+                                             ts)]}
+    demo.add(f, gw, "The sample's Gateway; listener allowedRoutes widened to All (the HTTPRoute is in default).")
+    route = real_obj(real, "HTTPRoute", "bookinfo")
+    route["spec"]["parentRefs"][0]["namespace"] = "istio-ingress"
+    route["metadata"] = demo.meta("bookinfo", "default", _kind="HTTPRoute", generation=1)
+    demo.add(f, route, "The sample's HTTPRoute, parentRef pointing at the Gateway's namespace.")
+    managed = {"gateway.istio.io/managed": "istio.io-gateway-controller",
+               "gateway.networking.k8s.io/gateway-class-name": "istio",
+               "gateway.networking.k8s.io/gateway-name": "bookinfo-gateway"}
+    gw_owner = {"apiVersion": e["gw"], "kind": "Gateway", "name": "bookinfo-gateway",
+                "uid": uid(f"{demo.seed}/istio-ingress/bookinfo-gateway/Gateway")}
+    demo.add(f, {"apiVersion": "v1", "kind": "ServiceAccount",
+                 "metadata": {**demo.meta("bookinfo-gateway-istio", "istio-ingress", managed, _kind="ServiceAccount"),
+                              "ownerReferences": [gw_owner]}})
+    tl = {**managed, "sidecar.istio.io/inject": "false", "service.istio.io/canonical-name": "bookinfo-gateway-istio",
+          "service.istio.io/canonical-revision": "latest"}
+    dep = deployment(demo, f, {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "bookinfo-gateway-istio", "labels": dict(managed)},
+        "spec": {"selector": {"matchLabels": {"gateway.networking.k8s.io/gateway-name": "bookinfo-gateway"}},
+                 "template": {"metadata": {"labels": tl, "annotations": {
+                     "istio.io/rev": "default", "prometheus.io/path": "/stats/prometheus",
+                     "prometheus.io/port": "15020", "prometheus.io/scrape": "true"}},
+                     "spec": {"serviceAccountName": "bookinfo-gateway-istio",
+                              "containers": [{
+                                  "name": "istio-proxy", "image": e["proxy"],
+                                  "args": ["proxy", "router", "--domain", "$(POD_NAMESPACE).svc.cluster.local",
+                                           "--proxyLogLevel", "warning", "--proxyComponentLogLevel", "misc:error",
+                                           "--log_output_level", "default:info"],
+                                  "env": [{"name": "PILOT_CERT_PROVIDER", "value": "istiod"},
+                                          {"name": "CA_ADDR", "value": "istiod.istio-system.svc:15012"},
+                                          {"name": "ISTIO_META_CLUSTER_ID", "value": "Kubernetes"},
+                                          {"name": "ISTIO_META_WORKLOAD_NAME", "value": "bookinfo-gateway-istio"},
+                                          {"name": "TRUST_DOMAIN", "value": "cluster.local"}],
+                                  "ports": [{"containerPort": 15020, "name": "metrics"},
+                                            {"containerPort": 15021, "name": "status-port"},
+                                            {"containerPort": 15090, "name": "http-envoy-prom"}],
+                                  "readinessProbe": {"httpGet": {"path": "/healthz/ready", "port": 15021}}}]}}},
+    }, "istio-ingress", owner=gw_owner)
+    pods_of_deployment(demo, f, dep, [at(N1, A131_IPS["gateway"])],
+                       comment="The gateway pod (Envoy, role router); its identity is\n"
+                               "spiffe://cluster.local/ns/istio-ingress/sa/bookinfo-gateway-istio.")
+    svc = service(demo, f, "istio-ingress", "bookinfo-gateway-istio", A131_SVC["gateway"],
+                  [{"appProtocol": "tcp", "name": "status-port", "port": 15021},
+                   {"appProtocol": "http", "name": "http", "port": 80}],
+                  {"gateway.networking.k8s.io/gateway-name": "bookinfo-gateway"}, managed, owner=gw_owner)
+    svc["spec"]["type"] = "LoadBalancer"
+
+
+def egress_131(demo: Demo) -> None:
+    e = ERAS["1.31"]
+    f = "70-egress.yaml"
+    demo.headers[f] = f"""# Demo cluster `{demo.name}`: egress to httpbin.org through an egress waypoint (research/istio-2026.md §2.6).
+# Shapes follow istio.io "Egress gateways" for ambient (a ServiceEntry labelled istio.io/use-waypoint in the
+# waypoint's namespace, istioctl waypoint apply -n istio-egress). status.addresses is what istiod's IP
+# auto-allocator (1.25+ default; pilot/pkg/controllers/ipallocate, range 240.240.0.0/16) writes for the host."""
+    namespace(demo, "istio-egress", None, "Where the egress waypoint and the ServiceEntry live.")
+    demo.add(f, {
+        "apiVersion": e["net"], "kind": "ServiceEntry",
+        "metadata": demo.meta("httpbin-org", "istio-egress", {"istio.io/use-waypoint": "egress-waypoint"},
+                              _kind="ServiceEntry", generation=1),
+        "spec": {"hosts": ["httpbin.org"], "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
+                 "resolution": "DNS"},
+        "status": {"addresses": [{"host": "httpbin.org", "value": SE_VIP}],
+                   "conditions": [condition("istio.io/WaypointBound", "True", "WaypointAccepted",
+                                            "Successfully attached to waypoint istio-egress/egress-waypoint",
+                                            demo.started, None)]},
+    }, "httpbin.org as a mesh service: bound to the egress waypoint; istiod allocated 240.240.0.1 for it, which\n"
+       "ztunnel's DNS proxy answers to pods with DNS capture (on by default since 1.25).")
+    demo.add(f, {
+        "apiVersion": e["sec"], "kind": "AuthorizationPolicy",
+        "metadata": demo.meta("httpbin-egress", "istio-egress", _kind="AuthorizationPolicy", generation=1),
+        "spec": {"targetRefs": [{"kind": "ServiceEntry", "group": "networking.istio.io", "name": "httpbin-org"}],
+                 "action": "ALLOW",
+                 "rules": [{"from": [{"source": {"principals": ["cluster.local/ns/default/sa/sleep",
+                                                                "cluster.local/ns/batch/sa/sleep"]}}]}]},
+    }, "Egress policy at the waypoint: only the sleep clients may reach httpbin.org.")
+    waypoint_current(demo, N2, "1.31", "egress-waypoint", "istio-egress", A131_IPS["egress-waypoint"],
+                     A131_SVC["egress-waypoint"], f=f, gw_comment="The egress waypoint (istioctl waypoint apply -n "
+                     "istio-egress --name egress-waypoint).")
+    namespace(demo, "batch", {"istio.io/dataplane-mode": "ambient"},
+              "An enrolled namespace whose pods opt out of DNS capture (ambient.istio.io/dns-capture: \"false\").")
+    sleep_apps(demo, {"batch/sleep": N1}, {"batch/sleep": A131_IPS["batch-sleep"]}, A131_SVC, {}, ns="batch",
+               which=("sleep",), file=f, pod_annotations={**REDIRECT, "ambient.istio.io/dns-capture": "false"})
+
+
+def build_ambient_131() -> Demo:
+    HASH_OVERRIDES.clear()
+    HASH_OVERRIDES.update(SEED_HASHES)
+    demo = Demo("ambient-1.31", "2026-09-24T08:02:11Z", "2026-09-24T08:09:40Z", seed="eks-1.31")
+    cluster_base(demo, "1.31")
+    kube_system(demo, "1.31", CUR_IPS)
+    istio_current(demo, "1.31")
+    f = "20-istio-system.yaml"
+    demo.add(f, {"apiVersion": "v1", "kind": "ConfigMap",
+                 "metadata": demo.meta("istio-cni-config", "istio-system", {
+                     "app": "istio-cni", "app.kubernetes.io/name": "istio-cni", "istio.io/rev": "default",
+                     "operator.istio.io/component": "Cni", "release": "istio-cni"}, _kind="ConfigMap"),
+                 "data": {"CURRENT_AGENT_VERSION": "1.31.1", "AMBIENT_ENABLED": "true", "AMBIENT_DNS_CAPTURE": "true",
+                          "AMBIENT_IPV6": "true", "AMBIENT_RECONCILE_POD_RULES_ON_STARTUP": "true",
+                          "CHAINED_CNI_PLUGIN": "true", "EXCLUDE_NAMESPACES": "kube-system",
+                          "REPAIR_ENABLED": "true", "NATIVE_NFTABLES": "false"}},
+             "istio-cni's settings as the 1.31 chart renders them (manifests/charts/istio-cni/templates/"
+             "configmap-cni.yaml):\nDNS capture on (ambient.dnsCapture default true since 1.25).")
+    svc_labels = {"productpage": {"istio.io/use-waypoint": "waypoint", "istio.io/ingress-use-waypoint": "true"},
+                  "reviews": {"istio.io/use-waypoint": "waypoint", "istio.io/use-waypoint-canary": "waypoint-v2"},
+                  "details": {"istio.io/use-waypoint": "waypoint"}}
+    svc_comments = {
+        "productpage": "Bound to waypoint default/waypoint; istio.io/ingress-use-waypoint=true makes the ingress\n"
+                       "gateway send to the waypoint too (1.24+; research/istio-2026.md §2.9).",
+        "reviews": "1.31 weighted waypoint canary: 10% of connections to the new waypoint-v2 (label\n"
+                   "istio.io/use-waypoint-canary, annotation istio.io/use-waypoint-canary-weight).",
+        "details": "Bound to the waypoint, but without istio.io/ingress-use-waypoint: the ingress gateway skips it.",
+    }
+    bookinfo_apps(demo, "1.31", CUR_PLACE, CUR_IPS, CUR_SVC, SEED_NAMES, svc_labels, svc_comments,
+                  pod_annotations=REDIRECT)
+    _find(demo, "Service", "default", "reviews")["metadata"]["annotations"] = {
+        "istio.io/use-waypoint-canary-weight": "10"}
+    sleep_apps(demo, CUR_PLACE, {"default/sleep": CUR_IPS["sleep"], "default/notsleep": CUR_IPS["notsleep"]},
+               CUR_SVC, SEED_NAMES, pod_annotations=REDIRECT)
+    f = "50-policies.yaml"
+    demo.headers[f] = f"""# Demo cluster `{demo.name}`: L7 policies at the waypoint (seed /work/shared/seeds/001_e807b8d8164aa239.txt
+# step 10.1 in current form), now also admitting the ingress gateway, and one for details."""
+    e = ERAS["1.31"]
+    demo.add(f, {
+        "apiVersion": e["sec"], "kind": "AuthorizationPolicy",
+        "metadata": demo.meta("productpage-viewer", "default", _kind="AuthorizationPolicy", generation=1),
+        "spec": {"targetRefs": [{"kind": "Service", "group": "", "name": "productpage"}], "action": "ALLOW",
+                 "rules": [{"from": [{"source": {"principals": [
+                     "cluster.local/ns/default/sa/sleep", "cluster.local/ns/istio-ingress/sa/bookinfo-gateway-istio"]}}],
+                     "to": [{"operation": {"methods": ["GET"]}}]}]},
+    }, "The seed's L7 policy (GET only) at the waypoint, for sleep and the ingress gateway.")
+    demo.add(f, {
+        "apiVersion": e["sec"], "kind": "AuthorizationPolicy",
+        "metadata": demo.meta("details-viewer", "default", _kind="AuthorizationPolicy", generation=1),
+        "spec": {"targetRefs": [{"kind": "Service", "group": "", "name": "details"}], "action": "ALLOW",
+                 "rules": [{"from": [{"source": {"principals": ["cluster.local/ns/default/sa/bookinfo-productpage"]}}],
+                            "to": [{"operation": {"methods": ["GET"]}}]}]},
+    }, "details answers productpage only — at the waypoint. Ingress traffic skips that waypoint (no\n"
+       "istio.io/ingress-use-waypoint on details), so this policy never sees it.")
+    waypoint_current(demo, N2, "1.31")
+    waypoint_current(demo, N1, "1.31", "waypoint-v2", ip=A131_IPS["waypoint-v2"], svc_ip=A131_SVC["waypoint-v2"],
+                     gw_comment="Gateway `waypoint-v2`: the canary waypoint (e.g. a new proxy version), ready.")
+    ingress_gateway_131(demo)
+    egress_131(demo)
+    return demo
+
+
+BUILDERS["ambient-1.31"] = build_ambient_131
+
+
 if __name__ == "__main__":
-    which = sys.argv[2:] or ["bookinfo", "bookinfo-l4", "seed-2022", "hairpin-1.20"]
+    which = sys.argv[2:] or ["bookinfo", "bookinfo-l4", "seed-2022", "hairpin-1.20", "ambient-1.31"]
     for n in which:
         if n == "bookinfo":
             build_current("bookinfo", True).write()

@@ -29,6 +29,8 @@ IMAGES = {
                   "experimental-2022"),
     "hairpin-1.20": ({"docker.io/istio/pilot:1.20.3", "docker.io/istio/ztunnel:1.20.3",
                       "docker.io/istio/install-cni:1.20.3"}, "1.20"),
+    "ambient-1.31": ({"docker.io/istio/pilot:1.31.1", "docker.io/istio/ztunnel:1.31.1",
+                      "docker.io/istio/install-cni:1.31.1"}, "1.31"),
 }
 
 # Services whose selector deliberately matches no pod, per demo (none today: every Service has endpoints).
@@ -223,7 +225,7 @@ def test_images_carry_the_version_of_the_era(demo):
 # -- derived from the real manifests -------------------------------------------------------------------
 
 REAL_BOOKINFO = {"bookinfo": "head", "bookinfo-l4": "head", "seed-2022": "istio-1.18.0",
-                 "hairpin-1.20": "istio-1.18.0"}
+                 "hairpin-1.20": "istio-1.18.0", "ambient-1.31": "head"}
 
 
 def _real(realdata: Path, rel: str) -> list[dict]:
