@@ -22,8 +22,10 @@ def explain(view: MeshView, src_ref: str, dst_ref: str, *, namespace: str | None
             protocol: str = "http", method: str = "GET", path: str = "/",
             headers: dict[str, str] | None = None, resolve: dict[str, str] | None = None) -> dict[str, Any]:
     """`resolve`: HOST -> IP, what the upstream resolver answers for names no ServiceEntry gives an address."""
-    src = resolve_source(view, src_ref, namespace)
     tgt = resolve_target(view, dst_ref, namespace, port)
+    if src_ref == "kubelet" and tgt.endpoints and _no_workload(view, src_ref, namespace):
+        src_ref = f"node/{tgt.endpoints[0].node_name}"  # the kubelet of the node the destination runs on
+    src = resolve_source(view, src_ref, namespace)
     return explain_resolved(view, src, tgt, protocol=protocol, method=method, path=path, headers=headers,
                             resolve=resolve)
 
@@ -105,6 +107,16 @@ def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str =
     body["istioVersion"] = view.version.label
     body["source"]["cluster"] = view.cluster.source
     return body
+
+
+def _no_workload(view: MeshView, ref: str, namespace: str | None) -> bool:
+    from ambientctl.errors import NotFound
+
+    try:
+        resolve_source(view, ref, namespace)
+    except NotFound:
+        return True
+    return False
 
 
 def _allowed_outcome(routing: dict[str, Any] | None) -> str:

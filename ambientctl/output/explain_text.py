@@ -46,6 +46,8 @@ def render_explanation(doc: dict[str, Any], out: TextIO) -> None:
 
 
 def _party(p: dict[str, Any]) -> str:
+    if p.get("kind") == "Node":
+        return f"node/{p.get('name')}"
     if p.get("kind") in ("Host", "ServiceEntry") and p.get("host"):
         return str(p["host"])
     name = f"{p.get('namespace')}/{p.get('name')}" if p.get("name") else p.get("ip") or p.get("ref")

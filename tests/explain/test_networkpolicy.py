@@ -239,3 +239,9 @@ def test_kubelet_probe_snat_ipv6():
              annotations={"ambient.istio.io/redirection": "enabled"})
     d = ex(view(v6 + DENY_PROBED), "node/node-b", "pod/probed6:8080")
     assert d["verdict"] == "deny" and d["networkPolicy"]["connection"]["src"] == "fd16:9254:7127:1337:ffff:ffff:ffff:ffff"
+
+
+def test_kubelet_names_the_destination_node():
+    """SRC `kubelet` (when no workload has that name) is the kubelet of the node the destination runs on."""
+    d = ex(view(PROBED + DENY_PROBED), "kubelet", "pod/probed-1:8080")
+    assert d["path"] == "kubelet-probe-snat" and d["source"]["kind"] == "Node" and d["source"]["name"] == "node-b"

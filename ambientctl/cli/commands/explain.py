@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "which policy and rule, and why — following the behaviour of the "
         "Istio version in use. Nothing is sent to the cluster's workloads.",
         epilog="SRC is a workload (sleep, deploy/sleep.default, pod/NAME), node/NAME (a host process there, e.g. the "
-        "kubelet probing a pod on that node) or an IP (an IP of no pod is a client "
+        "kubelet probing a pod on that node; `kubelet` is the destination's node) or an IP (an IP of no pod is a client "
         "outside the mesh). DST is a service (productpage, productpage.default:9080, its FQDN or VIP), a workload "
         "(addressed by pod IP), IP:PORT, or a host outside the cluster (httpbin.org:443: ServiceEntry hosts, DNS "
         "capture and egress waypoints). Exit status 3 means denied. Example: ambientctl explain notsleep "
