@@ -54,8 +54,11 @@ def read_bundle(p: Path) -> Bundle | None:
     if not p.is_file() or not p.name.lower().endswith(TAR_SUFFIXES):
         return None
     where = str(p)
+    from ambientctl.sources.files import MAX_ARCHIVE_BYTES, MAX_FILE_BYTES
+
     digests: dict[str, str] = {}
     kept: dict[str, bytes] = {}
+    kept_bytes = all_bytes = 0
     try:
         with tarfile.open(p) as t:
             members = [m for m in t.getmembers() if m.isfile()]
@@ -69,6 +72,12 @@ def read_bundle(p: Path) -> Bundle | None:
                     continue
                 h, chunks = hashlib.sha256(), []
                 keep = name.endswith(MANIFEST) or f"/{SNAPSHOT_DIR}" in f"/{name}"
+                kept_bytes += m.size if keep else 0
+                all_bytes += m.size
+                if (keep and m.size > MAX_FILE_BYTES) or m.size > MAX_ARCHIVE_BYTES or kept_bytes > \
+                        MAX_ARCHIVE_BYTES or all_bytes > 4 * MAX_ARCHIVE_BYTES:  # refused before inflating it
+                    raise InputError(f"{name} inflates to {m.size:,} bytes; ambientctl reads up to "
+                                     f"{MAX_FILE_BYTES >> 20} MiB per file", where=where)
                 while chunk := f.read(1 << 20):
                     h.update(chunk)
                     if keep:

@@ -82,11 +82,40 @@ def normalize_demo(argv: list[str]) -> list[str]:
     return out
 
 
+MAX_SECONDS = 86400.0  # a day: longer is a typo, and sockets overflow on huge timeouts
+
+
+def seconds(text: str) -> float:
+    """A time limit in seconds: a finite number more than 0 and at most a day (0, -1, nan, inf and words are
+    usage errors, not "no limit" or a crash deep inside a socket)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0 or value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds more than 0 and at most "
+                                         f"{MAX_SECONDS:g}")
+    return value
+
+
+def non_empty(text: str) -> str:
+    """A path or name: an empty argument (`--snapshot ""`, an unset shell variable) is a usage error, never a
+    silent fall-back to the default (for --snapshot: the live cluster)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty argument (an unset shell variable?)")
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError("contains a NUL byte")
+    return text
+
+
 def add_source_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("cluster state (default: the live cluster of the current kubeconfig context)")
     g.add_argument(
         "--snapshot",
         metavar="PATH",
+        type=non_empty,
         help="read manifests from a file, directory or .tar.gz/.zip archive instead of a live cluster "
         "(kubectl get -o yaml|json output), or a ztunnel config_dump / local config (istioctl zc all -o json)",
     )
@@ -99,18 +128,21 @@ def add_source_options(p: argparse.ArgumentParser) -> None:
         + "; ".join(f"{n}{' (default)' if n == DEFAULT_DEMO else ''} — {s}" for n, s in demos().items())
         + ". The word after --demo is read as NAME only when it is one of these",
     )
-    g.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
-    g.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    g.add_argument("--context", metavar="NAME", type=non_empty, help="kubeconfig context to use")
+    g.add_argument("--kubeconfig", metavar="PATH", type=non_empty,
+                   help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     g.add_argument(
         "--request-timeout",
         metavar="SECONDS",
-        type=float,
+        type=seconds,
         default=10.0,
-        help="give up on an unreachable API server after this long (default: 10)",
+        help="the most one command waits for the API server, all requests, credential plugins and body reads "
+        "together (default: 10)",
     )
     g.add_argument(
         "--istio-version",
         metavar="X.Y",
+        type=non_empty,
         help="behaviour model to use (e.g. 1.20, 1.24, experimental-2022); default: detected from the "
         "istiod/ztunnel image tags",
     )
@@ -127,7 +159,8 @@ def add_output_option(p: argparse.ArgumentParser) -> None:
 
 
 def add_namespace_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-n", "--namespace", metavar="NS", help="namespace of the object (default: default)")
+    p.add_argument("-n", "--namespace", metavar="NS", type=non_empty,
+                   help="namespace of the object (default: default)")
 
 
 def add_force_option(p: argparse.ArgumentParser, what: str = "the output file") -> None:

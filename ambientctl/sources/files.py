@@ -25,6 +25,11 @@ from ambientctl.sources.ztunnel_state import cluster_from_ztunnel_state, looks_l
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
 
+# Limits that keep a hostile or broken snapshot from exhausting memory (each refusal is one line naming the file).
+MAX_FILE_BYTES = 256 << 20  # one manifest file or archive member (a 50,000-pod List is ~50 MB)
+MAX_ARCHIVE_BYTES = 512 << 20  # all manifests of one archive, inflated
+MAX_ALIAS_GROWTH = 100_000  # YAML nodes that aliases may add beyond the document's own (alias bombs add billions)
+
 try:  # libyaml is 10x faster on big snapshots; fall back to the pure-Python loader.
     _Loader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
@@ -96,11 +101,19 @@ def iter_documents(p: Path) -> Iterator[tuple[str, Any]]:
     if name.endswith(ARCHIVE_SUFFIXES):
         yield from _archive_documents(p)
         return
+    yield from decode_documents(read_bounded(p), str(p))
+
+
+def read_bounded(p: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a file, refused beyond `limit` (also a device or FIFO that never ends, e.g. /dev/zero)."""
     try:
-        data = p.read_bytes()
+        with p.open("rb") as f:
+            data = f.read(limit + 1)
     except OSError as e:
         raise file_error(p, e, "snapshot") from None
-    yield from decode_documents(data, str(p))
+    if len(data) > limit:
+        raise InputError(f"{p}: larger than {limit >> 20} MiB; ambientctl reads snapshot files up to that size")
+    return data
 
 
 def decode_documents(data: bytes, name: str) -> Iterator[tuple[str, Any]]:
@@ -115,6 +128,8 @@ def decode_documents(data: bytes, name: str) -> Iterator[tuple[str, Any]]:
             doc = jsonlist.loads(text)
         except json.JSONDecodeError as e:
             raise InputError(f"{name}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        except RecursionError:
+            raise InputError(f"{name}: JSON nested too deeply (Kubernetes objects nest a few dozen levels)") from None
         if isinstance(doc, list):
             for i, d in enumerate(doc, 1):
                 yield f"{name} document {i}", d
@@ -122,7 +137,9 @@ def decode_documents(data: bytes, name: str) -> Iterator[tuple[str, Any]]:
             yield f"{name} document 1", doc
         return
     try:
-        docs = list(yaml.load_all(text, Loader=_Loader))
+        docs = _load_yaml(text, name)
+    except RecursionError:
+        raise InputError(f"{name}: YAML nested too deeply (Kubernetes objects nest a few dozen levels)") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -134,20 +151,83 @@ def decode_documents(data: bytes, name: str) -> Iterator[tuple[str, Any]]:
         yield f"{name} document {i}", d
 
 
+def _load_yaml(text: str, name: str) -> list[Any]:
+    """yaml.load_all, refusing alias bombs: a document whose aliases would expand it by more than
+    MAX_ALIAS_GROWTH nodes (PyYAML shares the aliased objects, but every walk or dump of them expands them)."""
+    if "&" not in text:  # no anchor, no alias: the fast path
+        return list(yaml.load_all(text, Loader=_Loader))
+    loader = _Loader(text)
+    docs = []
+    try:
+        i = 0
+        while loader.check_node():
+            i += 1
+            node = loader.get_node()
+            distinct, expanded = _node_counts(node)
+            if expanded > distinct + MAX_ALIAS_GROWTH:
+                raise InputError(f"{name} document {i}: YAML aliases expand it to {expanded:,} nodes (from "
+                                 f"{distinct:,}); refused as an alias bomb")
+            docs.append(loader.construct_document(node))
+    finally:
+        loader.dispose()
+    return docs
+
+
+def _node_counts(root: yaml.Node) -> tuple[int, int]:
+    """(distinct nodes, nodes once every alias is expanded) of a composed YAML document, without expanding."""
+    size: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in size:
+            continue
+        kids = [] if isinstance(node, yaml.ScalarNode) else \
+            [n for kv in node.value for n in kv] if isinstance(node, yaml.MappingNode) else list(node.value)
+        if children_done or not kids:
+            size[id(node)] = min(1 + sum(size[id(k)] for k in kids), 1 << 62)
+            continue
+        stack.append((node, True))
+        stack.extend((k, False) for k in kids if id(k) not in size)
+    return len(size), size[id(root)]
+
+
 def _archive_documents(p: Path, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """The documents of the manifests in an archive, in name order; refuses an archive whose manifests inflate
+    beyond MAX_FILE_BYTES each or MAX_ARCHIVE_BYTES together (checked before reading them), and encrypted zips."""
+    found: list[tuple[str, bytes]] = []
+    total = 0
+
+    def take(member: str, size: int) -> None:
+        nonlocal total
+        total += size
+        if size > MAX_FILE_BYTES or total > MAX_ARCHIVE_BYTES:
+            what = f"{member} inflates to {size:,} bytes" if size > MAX_FILE_BYTES else \
+                f"its manifests inflate to more than {total:,} bytes"
+            raise InputError(f"{p}: {what}; ambientctl reads up to {MAX_FILE_BYTES >> 20} MiB per file and "
+                             f"{MAX_ARCHIVE_BYTES >> 20} MiB per archive")
+
     try:
         if p.name.lower().endswith(".zip"):
             with zipfile.ZipFile(p) as z:
-                for info in sorted(z.infolist(), key=lambda i: i.filename):
-                    if not info.is_dir() and info.filename.endswith(MANIFEST_SUFFIXES):
-                        yield from decode_documents(z.read(info), f"{p}:{info.filename}")
-            return
-        with tarfile.open(p) as t:
-            members = sorted((m for m in t.getmembers() if m.isfile()), key=lambda m: m.name)
-            for m in members:
-                if m.name.endswith(MANIFEST_SUFFIXES) and m.name.startswith(prefix):
-                    f = t.extractfile(m)
-                    if f is not None:
-                        yield from decode_documents(f.read(), f"{p}:{m.name}")
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as e:
+                for info in z.infolist():
+                    if info.is_dir() or not info.filename.endswith(MANIFEST_SUFFIXES):
+                        continue
+                    if info.flag_bits & 0x1:
+                        raise InputError(f"{p}: {info.filename} is encrypted; give an unencrypted archive")
+                    take(info.filename, info.file_size)
+                    with z.open(info) as f:
+                        data = f.read(info.file_size + 1)  # the directory may lie about the size: never more
+                    take(info.filename, len(data) - info.file_size)
+                    found.append((info.filename, data))
+        else:
+            with tarfile.open(p) as t:
+                for m in t:  # in stream order: no seeking back through a compressed stream
+                    if m.isfile() and m.name.endswith(MANIFEST_SUFFIXES) and m.name.startswith(prefix):
+                        take(m.name, m.size)
+                        f = t.extractfile(m)
+                        if f is not None:
+                            found.append((m.name, f.read()))
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as e:
         raise InputError(f"{p}: not a readable archive: {e}") from None
+    for member, data in sorted(found, key=lambda x: x[0]):
+        yield from decode_documents(data, f"{p}:{member}")

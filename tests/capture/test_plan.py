@@ -152,7 +152,7 @@ def test_cli_plan_json_and_text(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize("argv,msg", [
     (["capture", "nosuch", "--plan", "--demo"], "no pod, deployment or app named 'nosuch'"),
     (["capture", "sleep", "--demo"], "add --plan"),
-    (["capture", "sleep", "--plan", "--demo", "--duration", "0"], "--duration 0"),
+    (["capture", "sleep", "--plan", "--demo", "--duration", "0"], "argument --duration: '0'"),
     (["capture", "a", "b", "c", "--plan", "--demo"], "one TARGET"),
 ])
 def test_cli_bad_input_is_one_line(argv: list[str], msg: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from ambientctl.cli.options import add_namespace_option, add_source_options
+from ambientctl.cli.options import add_namespace_option, add_source_options, non_empty
 
 DURATION = re.compile(r"^(\d+)(s|m|h)$")
 
@@ -29,13 +29,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("targets", metavar="TARGET", nargs="*",
                    help="a pod, or SRC DST (a request); none: the whole namespace (-n, default 'default')")
-    p.add_argument("-w", "--write", metavar="FILE", help="where to write, - for stdout (default: "
+    p.add_argument("-w", "--write", metavar="FILE", type=non_empty, help="where to write, - for stdout (default: "
                    "./ambientctl-bundle-<UTC time>.tar.gz; an existing file only with --force)")
     p.add_argument("--force", action="store_true",
                    help="replace FILE if it exists (never a symbolic link, a device or a file being read)")
     p.add_argument("--since", default="15m", metavar="DURATION",
                    help="log window on a live cluster, like kubectl logs --since (default: 15m)")
-    p.add_argument("--trace-from", metavar="DIR", help="add a trace saved with 'trace --keep DIR' (report, "
+    p.add_argument("--trace-from", metavar="DIR", type=non_empty, help="add a trace saved with 'trace --keep DIR' (report, "
                    "captures, logs)")
     p.add_argument("--include-keys", action="store_true",
                    help="keep TLS key logs of the trace's captures (they decrypt the traffic: share with care)")

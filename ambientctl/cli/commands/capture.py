@@ -11,6 +11,8 @@ from ambientctl.cli.options import (
     add_namespace_option,
     add_output_option,
     add_source_options,
+    non_empty,
+    seconds,
 )
 
 
@@ -32,21 +34,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("targets", metavar="TARGET", nargs="+", help="pod, ztunnel/NODE, node/NODE, or SRC DST")
     p.add_argument("--plan", action="store_true",
                    help="only show the capture points, interfaces, filters and why (nothing touches the cluster)")
-    p.add_argument("-w", "--write", metavar="FILE",
+    p.add_argument("-w", "--write", metavar="FILE", type=non_empty,
                    help="pcap file (one point), file name stem or directory (several points), or - for stdout "
                    "(default: a new directory ./ambientctl-capture-<time>/)")
     p.add_argument("-f", "--filter", metavar="BPF", help="tcpdump filter for every point, instead of the planned ones")
-    p.add_argument("-i", "--interface", metavar="IF", help="interface for every point (e.g. any), instead of the "
+    p.add_argument("-i", "--interface", metavar="IF", type=non_empty, help="interface for every point (e.g. any), instead of the "
                    "planned ones")
-    p.add_argument("--duration", type=float, metavar="S",
+    p.add_argument("--duration", type=seconds, metavar="S",
                    help="stop after S seconds (default: 60); enforced inside the pod with timeout")
     p.add_argument("-c", "--count", type=int, metavar="N", help="stop each tcpdump after N packets")
     p.add_argument("--port", type=int, metavar="N", help="destination port for SRC DST (or DST:PORT)")
     p.add_argument("-y", "--yes", action="store_true",
                    help="add capture containers without asking (they cannot be removed afterwards)")
-    p.add_argument("--image", metavar="IMG", help="capture container image (default: nicolaka/netshoot; a mirror "
+    p.add_argument("--image", metavar="IMG", type=non_empty, help="capture container image (default: nicolaka/netshoot; a mirror "
                    "for air-gapped clusters; needs sh, timeout and tcpdump)")
-    p.add_argument("--start-timeout", type=float, default=90.0, metavar="S",
+    p.add_argument("--start-timeout", type=seconds, default=90.0, metavar="S",
                    help="how long to wait for a capture container to run (default: 90)")
     add_force_option(p, "existing pcap files")
     add_namespace_option(p)

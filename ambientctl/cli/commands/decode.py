@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ambientctl.cli.options import OUTPUT_CHOICES
+from ambientctl.cli.options import OUTPUT_CHOICES, non_empty
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,14 +22,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog="Exit status: 0 decoded, 1 the file is missing, not a capture, or damaged (decoded up to the "
         "damage). Example: ambientctl decode hbone.pcapng --keylog keys.txt -o json",
     )
-    p.add_argument("file", metavar="FILE", help="pcap or pcapng capture")
-    p.add_argument("--keylog", metavar="FILE", help="NSS key log (SSLKEYLOGFILE format) to decrypt TLS 1.3")
+    p.add_argument("file", metavar="FILE", type=non_empty, help="pcap or pcapng capture")
+    p.add_argument("--keylog", metavar="FILE", type=non_empty, help="NSS key log (SSLKEYLOGFILE format) to decrypt TLS 1.3")
     p.add_argument(
         "-o", "--output", choices=OUTPUT_CHOICES, default="text", help="output format (default: text)"
     )
     p.add_argument(
         "--export-pcapng",
         metavar="OUT",
+        type=non_empty,
         help="also write the capture as pcapng with the key-log lines of its TLS sessions embedded (Decryption "
         "Secrets Block), so Wireshark opens it decrypted",
     )

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from ambientctl.cli.options import non_empty, seconds
+
 DEFAULT_PATH = "ambientctl-snapshot.yaml"
 
 
@@ -21,13 +23,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "multi-document YAML file. Secrets are never read; ConfigMap data only for Istio's mesh config.",
         epilog="Example: ambientctl snapshot save -o cluster.tar.gz && ambientctl describe pod x --snapshot "
         "cluster.tar.gz")
-    save.add_argument("-o", "--output", metavar="PATH", default=DEFAULT_PATH,
+    save.add_argument("-o", "--output", metavar="PATH", default=DEFAULT_PATH, type=non_empty,
                       help=f"where to write (default: {DEFAULT_PATH}; .tar.gz, .json, a directory/ or YAML)")
     save.add_argument("--force", action="store_true",
                       help="replace PATH if it exists (never a symbolic link, a device or the kubeconfig)")
-    save.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
-    save.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-    save.add_argument("--request-timeout", metavar="SECONDS", type=float, default=10.0,
+    save.add_argument("--context", metavar="NAME", type=non_empty, help="kubeconfig context to use")
+    save.add_argument("--kubeconfig", metavar="PATH", type=non_empty, help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    save.add_argument("--request-timeout", metavar="SECONDS", type=seconds, default=10.0,
                       help="give up on an unreachable API server after this long (default: 10)")
     save.set_defaults(func=run)
 

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import argparse
 
-from ambientctl.cli.options import OUTPUT_FORMATS, add_namespace_option, add_source_options
+from ambientctl.cli.options import (
+    OUTPUT_FORMATS,
+    add_namespace_option,
+    add_source_options,
+    non_empty,
+    seconds,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,21 +39,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="command run in the source pod's capture container to make the request (default: a GET "
                    "to DST)")
     p.add_argument("--wait", action="store_true", help="do not send anything: capture while you make the request")
-    p.add_argument("--duration", type=float, default=15.0, metavar="SECONDS",
+    p.add_argument("--duration", type=seconds, default=15.0, metavar="SECONDS",
                    help="how long captures run at most (default: 15)")
     p.add_argument("--yes", action="store_true",
                    help="attach ephemeral capture containers without asking (they cannot be removed)")
-    p.add_argument("--image", metavar="IMG", help="capture container image (default: nicolaka/netshoot; needs sh, "
+    p.add_argument("--image", metavar="IMG", type=non_empty, help="capture container image (default: nicolaka/netshoot; needs sh, "
                    "timeout, tcpdump and curl for the default request)")
-    p.add_argument("--start-timeout", type=float, default=90.0, metavar="S",
+    p.add_argument("--start-timeout", type=seconds, default=90.0, metavar="S",
                    help="how long to wait for a capture container to run (default: 90)")
-    p.add_argument("-i", "--interface", metavar="IF", help="capture on IF at every point instead of the planned "
+    p.add_argument("-i", "--interface", metavar="IF", type=non_empty, help="capture on IF at every point instead of the planned "
                    "interfaces")
     p.add_argument("-f", "--filter", metavar="BPF", help="tcpdump filter for every point instead of the planned ones")
-    p.add_argument("--keep", metavar="DIR", help="save pcaps, key logs, logs and trace.json in DIR (re-open with "
+    p.add_argument("--keep", metavar="DIR", type=non_empty, help="save pcaps, key logs, logs and trace.json in DIR (re-open with "
                    "--from DIR)")
     p.add_argument("--force", action="store_true", help="with --keep: replace DIR if it is not empty")
-    p.add_argument("--from", dest="from_dir", metavar="DIR", help="re-open a trace saved with --keep")
+    p.add_argument("--from", dest="from_dir", metavar="DIR", type=non_empty, help="re-open a trace saved with --keep")
     add_namespace_option(p)
     p.add_argument("-o", "--output", choices=OUTPUT_FORMATS, default=None,
                    help="output format (default: the trace screen on a terminal, text otherwise)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ambientctl.cli.options import add_source_options
+from ambientctl.cli.options import add_source_options, non_empty
 
 SOURCE_FLAGS = ("--demo", "--snapshot", "--context", "--kubeconfig", "--request-timeout", "--istio-version")
 
@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "Press ? in the app for every key.",
         epilog="Example: ambientctl ui --demo   (the same as `ambientctl --demo` on a terminal)",
     )
-    p.add_argument("-n", "--namespace", metavar="NS", help="namespace to show first (default: default)")
+    p.add_argument("-n", "--namespace", metavar="NS", type=non_empty, help="namespace to show first (default: default)")
     add_source_options(p)
     p.set_defaults(func=run)
 
