@@ -159,6 +159,20 @@ def plan(view: MeshView, src: Party, dst_pod: o.Pod | None, dst_ip: str, dst_por
 
     # --- the destination is not captured: no ztunnel inbound, no L4 policy ------------------------------
     if not dst.captured:
+        if dst.mode == "sidecar" and wp is not None and src.captured and src.pod and v.current:
+            # A captured client addressing a Service whose waypoint is bound: ztunnel picks the waypoint by the
+            # address, whatever the endpoints are (ztunnel src/proxy/outbound.rs `build_request` →
+            # `fetch_service_waypoint`); the waypoint then sends HBONE to the sidecar, which accepts it on 15008
+            # (ISTIO_META_ENABLE_HBONE, set mesh-wide by the ambient profile) and enforces its own policies.
+            wp_pod = wp.pods[0] if wp.pods else None
+            hops = [client, _zt_hop(view, src.pod, "src-ztunnel", "hbone", 15008, wp_pod.ip if wp_pod else ""),
+                    Hop("waypoint", wp.key, _node_of(wp_pod), "hbone", 15008, dst_pod.ip), server]
+            server.note = "the sidecar terminates the waypoint's HBONE itself"
+            reasons.append(f"{dst_pod.meta.key} has an Istio sidecar: after the waypoint it sees the waypoint's "
+                           f"identity {wp_identity(view, wp)} and applies its own (selector) policies")
+            return Plan("via-waypoint", hops, [Check("waypoint", wp.key, src.identity, src.ip, wp),
+                                               Check("sidecar", dst_pod.meta.key, wp_identity(view, wp),
+                                                     wp_pod.ip if wp_pod else "", wp)], reasons, warnings, wp)
         hops = [client]
         if src.captured and src.pod:
             hops.append(_zt_hop(view, src.pod, "src-ztunnel", "tcp", target_port))
@@ -168,7 +182,8 @@ def plan(view: MeshView, src: Party, dst_pod: o.Pod | None, dst_ip: str, dst_por
             checks.append(Check("sidecar", f"{dst_pod.meta.key}", src.identity, src.ip))
             reasons.append(f"{dst_pod.meta.key} has an Istio sidecar, which terminates mTLS and enforces its own "
                            "(selector) policies, L7 included")
-            path = "direct-hbone" if src.captured else "plaintext-passthrough"
+            path = "sidecar-direct" if src.mode == "sidecar" else (
+                "direct-hbone" if src.captured else "plaintext-passthrough")
         else:
             reasons.append(f"{dst_pod.meta.key} is not in the mesh ({view.enrollment(dst_pod).reason}): traffic "
                            "reaches it as plain TCP and no Istio policy applies")
