@@ -57,6 +57,13 @@ JSON_VALUES: dict[str, list[tuple[str, str]]] = {
                                  "text, e.g. 'connection timed out, maybe a NetworkPolicy is blocking HBONE port "
                                  "15008: deadline has elapsed' (ztunnel 1.23+; 'io error: deadline has elapsed' "
                                  "before)"),
+        ("destination.kind", "Service, Pod, IP, ServiceEntry (a host or address a ServiceEntry knows), Host (a name "
+                             "nothing in the cluster knows, e.g. httpbin.org)"),
+        ("dns", "for hostnames: {capture, why, answeredBy: 'ztunnel DNS proxy' | 'upstream resolver' | '--resolve', "
+                "address, caveat}"),
+        ("findings", "flow findings {id, severity, message}, e.g. egress-waypoint-skipped-no-dns-capture, "
+                     "egress-waypoint-skipped-no-address, dry-run-enforced-by-old-ztunnel"),
+        ("weighted", "1.31 waypoint canary of the destination: [{name, weight}], primary first"),
     ],
 }
 
