@@ -75,6 +75,8 @@ def _normal(obj: object) -> dict:
     if "template_annotations" in d:
         d["template_annotations"] = {k: v for k, v in d["template_annotations"].items() if k.startswith(
             ("istio.io/", "ambientctl.io/")) or ".istio.io/" in k}
+    if type(obj).__name__ == "ConfigMap" and d["meta"]["name"] == "istio-cni-config":
+        d["data"] = {k: v for k, v in d["data"].items() if env_allowed(k)}  # only AMBIENT_DNS_CAPTURE is read
     if type(obj).__name__ == "ConfigMap" and "mesh" in d["data"]:
         try:
             mesh = yaml.safe_load(d["data"]["mesh"])
