@@ -11,6 +11,7 @@ import struct
 from dataclasses import dataclass
 
 from ambientctl.errors import InputError
+from ambientctl.words import count
 
 PCAP_MAGIC = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">", b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}
 SHB = 0x0A0D0D0A
@@ -113,7 +114,7 @@ def _pcap(data: bytes, name: str, keep_payloads: bool) -> tuple[bytes, Cut]:
         cut.payload_bytes += incl - keep
         pos += 16 + incl
     if pos != len(data):
-        raise InputError(f"{len(data) - pos} stray byte(s) at the end", where=name)
+        raise InputError(f"{count(len(data) - pos, 'stray byte')} at the end", where=name)
     return b"".join(out), cut
 
 
@@ -195,5 +196,5 @@ def _pcapng(data: bytes, name: str, keep_secrets: bool, keep_payloads: bool) -> 
         else:  # secrets (unless asked), name resolution, custom, journal, unknown
             cut.dropped_blocks += 1
     if pos != len(data):
-        raise InputError(f"{len(data) - pos} stray byte(s) at the end", where=name)
+        raise InputError(f"{count(len(data) - pos, 'stray byte')} at the end", where=name)
     return b"".join(out), cut

@@ -23,6 +23,7 @@ from ambientctl.decode.keylog import KeyLog
 from ambientctl.decode.model import DecodeResult, Flow, Leg, Tunnel
 from ambientctl.decode.tls import TlsSession
 from ambientctl.errors import file_error
+from ambientctl.words import count
 
 M32 = 0xFFFFFFFF
 HOLD_SEGMENTS = 512  # out-of-order segments held per direction before we call it a hole
@@ -498,9 +499,9 @@ class Decoder:
         r.tunnels = self._tunnels(r)
         r.warnings = list(self.reader.warnings) + list(self.warnings)
         if self.malformed:
-            r.warnings.append(f"{self.path}: {self.malformed} malformed packet(s) skipped")
+            r.warnings.append(f"{self.path}: {count(self.malformed, 'malformed packet')} skipped")
         if self._suppressed:
-            r.warnings.append(f"{self._suppressed} more warning(s) not shown")
+            r.warnings.append(f"{count(self._suppressed, 'more warning')} not shown")
         r.damaged = bool(self.reader.warnings)
         return r
 
@@ -513,7 +514,8 @@ class Decoder:
             if used and not any(cr in self.keylog.secrets for cr in used):
                 self.warn("the key log has no secrets for any TLS session in this capture")
             if self.keylog.bad_lines:
-                self.warn(f"key log: {self.keylog.bad_lines} line(s) not understood were ignored")
+                n = self.keylog.bad_lines
+                self.warn(f"key log: {count(n, 'line')} not understood {'was' if n == 1 else 'were'} ignored")
 
     _finished_warnings_done = False
 

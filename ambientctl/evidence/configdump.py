@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ambientctl.errors import InputError
+from ambientctl.words import count
 
 
 @dataclass
@@ -381,7 +382,7 @@ def parse_config_dump_text(text: str, where: str = "config_dump") -> ZtunnelConf
             cfg.workloads.append(_workload(obj, m[1]))
     if not cfg.workloads:
         raise InputError(f"{where}: neither JSON nor a config_dump fragment with complete workload objects")
-    cfg.notes.append(f"{where}: not valid JSON; read {len(cfg.workloads)} workload object(s) from a "
+    cfg.notes.append(f"{where}: not valid JSON; read {count(len(cfg.workloads), 'workload object')} from a "
                      "fragment, everything else is unknown")
     return cfg
 

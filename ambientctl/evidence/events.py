@@ -74,9 +74,12 @@ class LogEvent:
 
     @property
     def proxied_workload(self) -> str:
-        """`ns/pod` of the workload whose traffic this line is about (`proxy{wl=…}`), or the pod uid (≤1.21)."""
+        """`ns/pod` of the workload whose traffic this line is about (`proxy{wl=…}`), or `pod uid <uid>` when
+        ztunnel (≤1.21) named it by its Kubernetes uid alone — said so, as a bare UUID reads as nothing."""
         p = self.spans.get("proxy", {})
-        return p.get("wl") or p.get("uid") or ""
+        if p.get("wl"):
+            return str(p["wl"])
+        return f"pod uid {p['uid']}" if p.get("uid") else ""
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {}

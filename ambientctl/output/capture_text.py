@@ -10,6 +10,7 @@ from rich.padding import Padding
 from rich.text import Text
 
 from ambientctl.output.console import text_output
+from ambientctl.words import count
 
 
 def render_plan(doc: dict[str, Any], out: TextIO) -> None:
@@ -33,11 +34,11 @@ def render_result(doc: dict[str, Any], out: TextIO) -> None:
     with text_output(out) as c:
         for p in doc["points"]:
             where = p.get("file") or "-"
-            line = (f"{escape(p['name'])}: {p['packets']} packets, {_size(p['bytes'])} → {escape(where)}"
+            line = (f"{escape(p['name'])}: {count(p['packets'], 'packet')}, {_size(p['bytes'])} → {escape(where)}"
                     if p.get("file") is not None or p["packets"] else f"{escape(p['name'])}: no capture")
             c.print(line, soft_wrap=True)
             if p.get("dropped"):
-                c.print(f"  [dim]{p['dropped']} bytes of a partial last packet left out (the file stays valid)[/]")
+                c.print(f"  [dim]{count(p['dropped'], 'byte')} of a partial last packet left out (the file stays valid)[/]")
             if p.get("error"):
                 c.print(f"  [error]{escape(p['error'])}[/]", soft_wrap=True)
         for n in doc.get("notes") or []:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from ambientctl.words import count
+
 STATUS_STYLE = {2: "ok", 4: "deny", 5: "bad"}
 
 
@@ -54,8 +56,8 @@ def _render(console: Any, doc: dict[str, Any]) -> None:
     if doc["firstTime"] is not None and doc["lastTime"] is not None:
         span = f" · {_when(doc['firstTime'])} +{doc['lastTime'] - doc['firstTime']:.3f} s"
     keys = f" · keys: {escape(', '.join(doc['keylog']))}" if doc["keylog"] else ""
-    c.print(f"[head]{escape(doc['file'])}[/]  [dim]{doc['format']} · {doc['packets']:,} packets "
-            f"({doc['tcpPackets']:,} TCP) · {len(doc['flows']):,} flows{span}{keys}[/]")
+    c.print(f"[head]{escape(doc['file'])}[/]  [dim]{doc['format']} · {count(doc['packets'], 'packet', thousands=True)} "
+            f"({doc['tcpPackets']:,} TCP) · {count(len(doc['flows']), 'flow', thousands=True)}{span}{keys}[/]")
     tls_by_flow = {t["flow"]: t for t in doc["tls"]}
     tunnel_flows = {t["flow"] for t in doc["tunnels"]}
 
@@ -63,9 +65,10 @@ def _render(console: Any, doc: dict[str, Any]) -> None:
         c.print()
         c.print("[head]HBONE tunnels[/]")
         for t in doc["tunnels"]:
-            state = "[ok]decrypted[/]" if t["decrypted"] else "[dim]encrypted (no keys)[/]"
+            state = "[ok]decrypted[/]" if t["decrypted"] else "[dim]encrypted[/]"
+            connects = count(len(t["connects"]), "CONNECT") if t["decrypted"] else "CONNECTs: unknown (no keys)"
             c.print(f"  [name]#{t['flow']}[/] {_ep(t['client'])} → {_ep(t['server'])}  alpn {t['alpn'] or '?'}  "
-                    f"{state}  [dim]{len(t['connects'])} CONNECT(s)[/]")
+                    f"{state}  [dim]{connects}[/]")
             if t["clientIdentities"] or t["serverIdentities"]:
                 c.print(f"      [key]identity[/] {escape(', '.join(t['clientIdentities']) or '?')} → "
                         f"{escape(', '.join(t['serverIdentities']) or '?')}")

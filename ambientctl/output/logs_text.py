@@ -9,6 +9,7 @@ from typing import Any, TextIO
 from rich.markup import escape
 
 from ambientctl.output.console import text_output
+from ambientctl.words import count
 
 VERDICT_STYLE = {"allow": "allow", "deny": "deny", "failed": "error", "unknown": "dim"}
 
@@ -37,18 +38,20 @@ def render_logs(doc: dict[str, Any], out: TextIO) -> None:
     with text_output(out) as c:
         s = doc["summary"]
         counts = ", ".join(f"{n} {v}" for v, n in sorted(s["verdicts"].items())) or "none"
-        c.print(f"[head]{s['connections']} connection(s)[/]  [dim]{counts}[/]")
+        c.print(f"[head]{count(s['connections'], 'connection')}[/]  [dim]{counts}[/]")
         for conn in doc["connections"]:
             _connection(c, conn)
         c.print()
         c.print("[head]Files[/]")
         for f in doc["files"]:
-            kinds = ", ".join(f"{n} {k}" for k, n in sorted(f["kinds"].items()))
-            c.print(f"  {escape(f['name'])}  [dim]{f['lines']} lines: {escape(kinds)}[/]", soft_wrap=True)
+            kinds = ", ".join(count(n, f"{k} line") for k, n in sorted(f["kinds"].items()))
+            about = f"{count(f['lines'], 'line')}: {kinds}" if kinds else count(f["lines"], "line")
+            c.print(f"  {escape(f['name'])}  [dim]{escape(about)}[/]", soft_wrap=True)
             if f["unrecognisedLines"]:
                 shown = ", ".join(str(n) for n in f["unrecognisedLines"][:20])
                 more = " …" if len(f["unrecognisedLines"]) > 20 else ""
-                c.print(f"    [warn]not recognised: line {shown}{more}[/]", soft_wrap=True)
+                word = "line" if len(f["unrecognisedLines"]) == 1 else "lines"
+                c.print(f"    [warn]not recognised: {word} {shown}{more}[/]", soft_wrap=True)
             for e in f.get("events") or []:
                 c.print(f"    [dim]{e.get('lineNo')}[/] {escape(e.get('kind', ''))} "
                         f"{escape(e.get('message', ''))}", soft_wrap=True)

@@ -206,12 +206,16 @@ def render_payloads(doc: dict[str, Any], out: TextIO) -> None:
 
     from ambientctl.output.console import text_output
 
+    streams = doc.get("streams") or []
+    h2_flows = {s["flow"] for s in streams}
+    grpc_flows = {s["flow"] for s in streams if s.get("grpcStatus") is not None}
     with text_output(out) as c:
         c.print()
         c.print("[head]Payloads[/]")
         for e in payloads:
             where = f"flow {e['flow']}" + (f" stream {e['streamId']}" if e["streamId"] is not None else "")
-            head = (f"{where} → {escape(e['authority'] or '?')}  [name]{escape(e['protocol'] or 'not recognised')}[/]"
+            protocol = e["protocol"] or _unread(e, h2_flows, grpc_flows)
+            head = (f"{where} → {escape(e['authority'] or '?')}  [name]{escape(protocol)}[/]"
                     f"  {escape(e['summary'] or '')}")
             if e["decoder"]:
                 by = e["decoder"] + (f" ({e['plugin']})" if e["plugin"] else "")
@@ -224,6 +228,17 @@ def render_payloads(doc: dict[str, Any], out: TextIO) -> None:
             more = len(e["messages"]) - 10 + e["moreMessages"]
             if more > 0:
                 c.print(Padding(f"[dim]… {more} more (-o json shows up to {MAX_MESSAGES})[/]", (0, 0, 0, 6)))
+
+
+def _unread(e: dict[str, Any], h2_flows: set[int], grpc_flows: set[int]) -> str:
+    """What to call a payload no decoder plugin read: the HTTP/2 the decoder itself already read is not "not
+    recognised" — only its messages are left unread."""
+    flow = e["flow"] if e["kind"] == "tls" else None  # inside an HBONE tunnel the bytes are the app's own
+    if flow in grpc_flows:
+        return "gRPC over HTTP/2 (streams above); its messages need the ambientctl-grpc decoder plugin"
+    if flow in h2_flows:
+        return "HTTP/2 (streams above); no decoder plugin reads its messages"
+    return "no decoder plugin recognised these bytes"
 
 
 def _fields(m: dict[str, Any]) -> str:

@@ -34,6 +34,7 @@ from ambientctl.evidence import (
 )
 from ambientctl.evidence.correlate import Connection, classify
 from ambientctl.evidence.events import addr_ip, split_addr
+from ambientctl.words import count
 
 WINDOW_S = 2.0
 
@@ -360,7 +361,7 @@ def _observed_hops(ctx: _Ctx, conn: Connection | None, related: list[LogEvent], 
                                   "summary": f"{c.pod} {c.interface}: {_flow_fact(f)}"} for f in flows]
                 else:
                     evidence.append({"kind": "absence", "capture": c.file,
-                                     "summary": f"capture on {c.pod} {c.interface} ({c.result.packets} packets): "
+                                     "summary": f"capture on {c.pod} {c.interface} ({count(c.result.packets, 'packet')}): "
                                      "nothing reached the application"})
         if i == decided_at and exp.get("policy") and exp.get("verdict") == verdict:
             pol = exp["policy"]

@@ -24,6 +24,7 @@ from ambientctl.capture.session import Running, run_capture
 from ambientctl.capture.stream import StreamState
 from ambientctl.errors import AmbientctlError, UsageError
 from ambientctl.model import objects as o
+from ambientctl.words import count
 
 PROXY_CONTAINER = "istio-proxy"  # ztunnel's and the waypoint's container
 START_WAIT = 10.0  # seconds to wait for every tcpdump to be writing before the request is fired
@@ -201,7 +202,7 @@ def _start_captures(api: Any, points: list[CapturePoint], attachments: dict[str,
 
     caps.thread = threading.Thread(target=run, name="trace captures", daemon=True)
     caps.thread.start()
-    progress(f"starting tcpdump in {len(points)} place(s)")
+    progress(f"starting tcpdump in {count(len(points), 'place')}")
     return caps, stop
 
 

@@ -26,7 +26,8 @@ def test_text_output_from_stdin(realdata, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
     assert main(["logs", "parse", "-"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("2 connection(s)  2 deny")
+    assert out.startswith("2 connections  2 deny")
+    assert "stdin  5 lines: 2 decision lines, 3 raw lines" in out
     assert "legacy-rbac-rejected" in out and "spiffe://cluster.local/ns/ambient-demo/sa/notsleep" in out
     assert "next:" in out and "stdin" in out
 
@@ -37,7 +38,7 @@ def test_unrecognised_lines_are_reported_not_fatal(tmp_path, capsys):
                  "dst.addr=5.6.7.8:80 direction=\"outbound\"\nworld\n")
     assert main(["logs", "parse", str(f)]) == 0
     out = capsys.readouterr().out
-    assert "not recognised: line 1, 3" in out and "plaintext-passthrough" in out
+    assert "not recognised: lines 1, 3" in out and "plaintext-passthrough" in out
 
 
 def test_missing_and_binary_files(tmp_path, capsys):

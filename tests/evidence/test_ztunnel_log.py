@@ -62,7 +62,7 @@ def test_error_access_lines_carry_classified_errors(realdata):
     ]
     legacy = evs[0]
     assert legacy.format == "legacy" and legacy.duration_ms == pytest.approx(8.256389)
-    assert legacy.proxied_workload == "ffc376a2-6bfa-42ad-9e3c-684cdc6b3d54"
+    assert legacy.proxied_workload == "pod uid ffc376a2-6bfa-42ad-9e3c-684cdc6b3d54"
     assert legacy.trace_id == "9b33a9eb333bb12d3a2bb49178eb24d3"
     no_ts = evs[2]  # PR #1273 example was pasted without its timestamp
     assert no_ts.timestamp == "" and no_ts.time is None and no_ts.src_workload == "reviews-v1-6584ddcf65-k78wz"

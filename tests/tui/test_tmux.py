@@ -86,7 +86,7 @@ def test_ambientctl_demo_opens_the_app_and_explains_a_marked_pair(tmux):
     tmux.keys("Space")
     tmux.wait_for("DST ratings")
     tmux.keys("t")
-    shown = tmux.wait_for("decided by")
+    shown = tmux.wait_for("denied at the dst ztunnel")
     assert "DENY" in shown and "path: direct-hbone" in shown and "✖ denies here" in shown
     assert "AuthorizationPolicy default/ratings-viewer" in shown
     tmux.keys("Escape")
@@ -112,7 +112,7 @@ def test_without_a_terminal_ambientctl_prints_help():
     r = subprocess.run([AMBIENTCTL, "--demo"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert r.returncode == 0 and r.stdout.startswith("usage: ambientctl")
     r = subprocess.run([AMBIENTCTL, "ui", "--demo"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    assert r.returncode == 2 and r.stderr.strip() == ("ambientctl: the interactive app needs a terminal; use "
+    assert r.returncode == 2 and r.stderr.strip() == ("ambientctl: ui: the interactive app needs a terminal; use "
                                                       "describe/explain with -o json in scripts")
 
 

@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ambientctl.bundle.write import BundleContents, manifest, write_bundle
     from ambientctl.errors import UsageError
+    from ambientctl.words import count
 
     if len(args.targets) > 2:
         raise UsageError("give a pod, a SRC DST pair, or nothing (the namespace)")
@@ -92,9 +93,12 @@ def run(args: argparse.Namespace) -> int:
                    versions=versions)
     size = write_bundle(out, contents, man)
     red = sum(contents.redactions.values())
-    print(f"wrote {path}" + ("" if out.is_stream else f" ({size / 1024:.0f} KiB)") + f": {len(contents.files)} files, "
-          f"{red} value(s) redacted, {len(contents.excluded)} excluded, {len(contents.missing)} missing (see "
-          "manifest.json)", file=sys.stderr if out.is_stream else sys.stdout)
+    say = sys.stderr if out.is_stream else sys.stdout  # `-w -`: the bundle itself is on stdout
+    print(f"wrote {path}" + ("" if out.is_stream else f" ({size / 1024:.0f} KiB)")
+          + f": {count(len(contents.files), 'file')}, {count(red, 'value')} redacted, {len(contents.excluded)} excluded"
+          + ("" if contents.missing else ", nothing missing"), file=say)
+    for what in contents.missing:  # say what is missing, not only how much (manifest.json lists it too)
+        print(f"  missing: {what}", file=say)
     return 0
 
 
@@ -177,6 +181,7 @@ def _reports(args: argparse.Namespace, view, contents, progress):  # type: ignor
     from ambientctl.output.envelope import envelope
     from ambientctl.plugins import registry
     from ambientctl.plugins.findings import add_plugin_findings
+    from ambientctl.words import count
 
     def describe(pod) -> None:  # type: ignore[no-untyped-def]
         doc = envelope("PodDescription", add_plugin_findings(view, pod, describe_pod(view, pod), registry()))
@@ -208,7 +213,7 @@ def _reports(args: argparse.Namespace, view, contents, progress):  # type: ignor
     pods = view.cluster.pods_in(ns)
     if ns not in view.cluster.namespaces and not pods:
         raise UsageError(f"namespace {ns!r} has no workloads")
-    progress(f"describing {len(pods)} pod(s) in {ns} and explaining every pair")
+    progress(f"describing {count(len(pods), 'pod')} in {ns} and explaining every pair")
     for pod in pods:
         describe(pod)
     contents.add_json(f"reports/matrix-{ns}.json", envelope("ExplanationMatrix", matrix(

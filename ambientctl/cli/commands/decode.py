@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from ambientctl.output.envelope import emit, envelope
     from ambientctl.plugins import check_output_format, registry
     from ambientctl.plugins.inner import add_payloads, decode_with_payloads, render_payloads
+    from ambientctl.words import count
 
     check_output_format(args.output)
     check_readable(args.file, "capture")  # inputs are checked in the order given: the capture, then its key log
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             n = export_pcapng(result, target)
         except ExportError as e:
             raise InputError(str(e)) from None
-        print(f"ambientctl: wrote {args.export_pcapng} ({n} key-log line(s) embedded)", file=sys.stderr)
+        print(f"ambientctl: wrote {args.export_pcapng} ({count(n, 'key-log line')} embedded)", file=sys.stderr)
     doc = envelope("Decode", add_payloads(result.to_dict(), payloads))
     if args.output == "json":
         write_decode_json(doc, sys.stdout)

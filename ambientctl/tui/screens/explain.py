@@ -15,24 +15,16 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from ambientctl.output.explain_text import decided_sentence
 from ambientctl.tui.messages import ExplanationReady
 from ambientctl.tui.widgets.evidence import EvidencePane
-from ambientctl.tui.widgets.hops import LABEL, HopDiagram
+from ambientctl.tui.widgets.hops import HopDiagram
 
 
 def _party(p: dict[str, Any]) -> str:
     if p.get("namespace") and p.get("name"):
         return f"{p['namespace']}/{p['name']}"
     return str(p.get("ip") or p.get("ref") or "?")
-
-
-def decided_sentence(doc: dict[str, Any]) -> str:
-    from ambientctl.output.explain_text import decided_by_text
-
-    by = decided_by_text(doc.get("decidedBy") or {})
-    enforced = doc.get("enforcedBy", "none")
-    where = "nothing on this path enforces policy" if enforced == "none" else LABEL.get(enforced, enforced)
-    return f"decided by {by} at {where}"
 
 
 def verdict_renderable(doc: dict[str, Any]) -> Text:
