@@ -206,7 +206,7 @@ def render_matrix(doc: dict[str, Any], out: TextIO) -> None:
                 dec = x["decidedBy"]
                 key = (f"{x['enforcedBy']}: " + (f"{dec['policy']} rule {dec['rule']}" if "policy" in dec else
                        f"default deny ({', '.join(dec['defaultDeny'])})" if "defaultDeny" in dec else
-                       decided_by_text(dec) if "networkPolicy" in dec else
+                       decided_sentence(x) if "networkPolicy" in dec else
                        str(dec.get("builtin") or dec.get("failure"))) + f" → {x['destination']}")
                 why.setdefault(key, []).append(x["source"])
         if why:
