@@ -49,8 +49,8 @@ _KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 _NOT_BEFORE_KEY = _KEY_CHARS | frozenset("/@:<\\")
 _PEM = re.compile(r"-----BEGIN [A-Z0-9 ]{1,60}-----.*?(?:-----END [A-Z0-9 ]{1,60}-----|\Z)", re.DOTALL)
 # "-----BEGIN" base64-encoded at any of the three alignments, and the rest of that base64 text
-_PEM_B64 = re.compile(r"(?:LS0tLS1CRUdJTi|0tLS0tQkVHSU4|tLS0tLUJFR0lO)[A-Za-z0-9+/=]*(?:(?:\\n|\s)+"
-                      r"[A-Za-z0-9+/=]{16,})*")
+_PEM_B64 = re.compile(r"(?:LS0tLS1CRUdJTi|0tLS0tQkVHSU4|tLS0tLUJFR0lO)[A-Za-z0-9+/=]*"
+                      r"(?:(?:\\n|\r?\n)[ \t]*[A-Za-z0-9+/=]{16,}(?=[ \t]*(?:\r?\n|\\n|$)))*")  # wrapped lines
 _USERINFO = re.compile(r"(?i)\b(?P<scheme>[a-z][a-z0-9+.-]{1,20}://)(?P<userinfo>[^\s/?#@\"'<>]+)@")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}")
 _BEARER = re.compile(r"\b(?P<scheme>(?i:bearer|basic))[ \t]+(?P<value>(?!<redacted)[A-Za-z0-9._~+/=-]{8,})")

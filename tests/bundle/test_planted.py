@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from ambientctl.bundle.redact import redact_text
 from ambientctl.cli.main import main
@@ -331,3 +333,27 @@ def test_captures_are_headers_only_unless_payloads_are_asked_for(tmp_path, capsy
     assert secret not in b"".join(members.values())
     man, members = bundle("--include-payloads", "--include-keys")
     assert secret in members["captures/with-keys.pcapng"]
+
+
+_FIELDS = st.sampled_from([
+    "src.addr=10.0.0.1:36436", "dst.service=productpage.default.svc.cluster.local", 'error="http status: 401"',
+    "path=/productpage?page=2", "status=200", "dur=12ms", '"GET /api/v1/products HTTP/1.1"', "direction=inbound",
+    "src.identity=spiffe://cluster.local/ns/default/sa/sleep", "authority=reviews:9080", "bytes_sent=0",
+    "x-request-id=8f1e-22", "upstream=10.0.0.9:15008", "user-agent=curl/8.5", "level=info", "{", "}", "[ok]"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(prefix=st.lists(_FIELDS, max_size=6), suffix=st.lists(_FIELDS, min_size=1, max_size=6),
+       shape=st.sampled_from(sorted(SHAPES)),
+       value=st.text(alphabet="abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789_.~+/", min_size=10,
+                     max_size=40))
+def test_a_secret_anywhere_in_a_log_line_goes_and_the_rest_stays(prefix, suffix, shape, value) -> None:  # type: ignore[no-untyped-def]
+    """Property: whatever fields surround it, a credential of every shape is replaced and every other field of
+    the line is still there, in order."""
+    assume(not (shape.startswith("url") and "/" in value))  # a '/' ends a URL's userinfo: that is no password
+    form, planted = SHAPES[shape]("zq" + value)
+    head, tail = " ".join(prefix), " ".join(suffix)
+    line = f"{head} {form} {tail}".strip()
+    out = redact_text(line)
+    assert [p for p in planted if p in out] == [], out
+    assert out.startswith(head) and out.endswith(" " + tail), out
