@@ -22,7 +22,7 @@ SYSTEM_ROLES = ("ztunnel", "istio-cni", "istiod", "waypoint")
 
 def _workloads(view: MeshView, namespace: str) -> list[tuple[str, o.Pod]]:
     chosen: dict[str, o.Pod] = {}
-    for p in sorted(view.cluster.pods_in(namespace), key=lambda p: (not p.ready, p.meta.name)):
+    for p in sorted(view.cluster.pods_in(namespace), key=lambda p: (not p.ready, not p.ip, p.meta.name)):
         if view.enrollment(p).role in SYSTEM_ROLES:
             continue
         kind, name = workload_name(p)
@@ -38,15 +38,19 @@ def _targets(view: MeshView, workload: str, pod: o.Pod) -> list[tuple[str, Targe
             out.append((f"{svc.meta.name}:{sp.port}",
                         Target(f"{svc.meta.name}:{sp.port}", "service" if vips else "pod", vips[0] if vips else pod.ip,
                                sp.port, svc, sp, sorted(view.pods_for(svc), key=lambda p: p.meta.name))))
-    if not out:
+    if not out and pod.ip:
         for port in sorted({p for c in pod.containers for p in c.ports})[:1]:
             out.append((f"{workload} (pod IP):{port}", Target(workload, "pod", pod.ip, port, endpoints=[pod])))
-    return out
+    return [(label, t) for label, t in out if t.ip or t.endpoints]  # a headless service of Pending pods: nothing
 
 
 def matrix(view: MeshView, namespace: str, *, protocol: str = "tcp", method: str = "GET",
            path: str = "/") -> dict[str, Any]:
     workloads = _workloads(view, namespace)
+    # a workload none of whose pods has an IP yet (Pending in a rollout) can neither send nor be reached
+    notes = [f"{name}: no pod with an IP yet ({pod.phase or 'no phase'}); left out" for name, pod in workloads
+             if not pod.ip]
+    workloads = [(name, pod) for name, pod in workloads if pod.ip]
     sources = [(name, party_for_pod(view, pod, name)) for name, pod in workloads]
     destinations = list({label: t for name, pod in workloads for label, t in _targets(view, name, pod)}.items())
     cells = []
@@ -65,4 +69,4 @@ def matrix(view: MeshView, namespace: str, *, protocol: str = "tcp", method: str
         "cells": cells,
         "summary": counts,
         "istioVersion": view.version.label,
-    }
+    } | ({"notes": notes} if notes else {})

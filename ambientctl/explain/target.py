@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ambientctl.errors import NotFound, UsageError
+from ambientctl.errors import AmbientctlError, NotFound, UsageError
 from ambientctl.explain.egress import port_for
 from ambientctl.explain.path import Party, party_for_pod
 from ambientctl.mesh.egress import EntryMatch, entries_for_host, entry_with_address
@@ -78,6 +78,9 @@ def resolve_source(view: MeshView, ref: str, namespace: str | None) -> Party:
             return party_for_pod(view, pods[0], ref)
         return Party(ref=ref, kind="IP", ip=host.strip("[]"), mode="none", known=False)
     pod = resolve_pod(view.cluster, ref, namespace)
+    if not pod.ip:
+        raise AmbientctlError(f"pod {pod.meta.key} has no IP yet (phase {pod.phase or 'unknown'}): it cannot send "
+                              "anything; explain again once it runs")
     return party_for_pod(view, pod, ref)
 
 
@@ -144,6 +147,9 @@ def _service_target(view: MeshView, ref: str, svc: o.Service, port: int | None, 
     ips = [ip for ip in svc.cluster_ips if ip and ip != "None"]
     endpoints = sorted(view.pods_for(svc), key=lambda p: p.meta.name)
     addressed = "service" if ips else "pod"  # a headless service resolves to pod IPs
+    if not ips and not vip and not endpoints:
+        raise AmbientctlError(f"service {svc.meta.key} is headless and no pod it selects has an IP yet: its name "
+                              "resolves to nothing to connect to")
     return Target(ref, addressed, vip or (ips[0] if ips else ""), sp.port, svc, sp, endpoints)
 
 
@@ -153,6 +159,9 @@ def _pod_target(ref: str, pod: o.Pod, port: int | None) -> Target:
         if len(ports) != 1:
             raise UsageError(f"pod {pod.meta.key}: give a port (NAME:PORT or --port)")
         port = ports[0]
+    if not pod.ip:
+        raise AmbientctlError(f"pod {pod.meta.key} has no IP yet (phase {pod.phase or 'unknown'}): nothing can "
+                              "connect to it; explain again once it runs, or name its service")
     return Target(ref, "pod", pod.ip, port, endpoints=[pod])
 
 

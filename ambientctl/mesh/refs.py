@@ -154,7 +154,7 @@ def _resolve_in(cluster: Cluster, r: Ref) -> o.Pod | None:
     want = WORKLOAD_KINDS.get(r.kind)
     owned = [p for p in pods if (lambda k, n: n == r.name and (want is None or k == want))(*workload_name(p))]
     if owned:
-        return sorted(owned, key=lambda p: (not p.ready, p.meta.name))[0]
+        return sorted(owned, key=lambda p: (not p.ready, not p.ip, p.meta.name))[0]
     if r.kind:
         return None
     by_app = [p for p in pods if p.meta.labels.get("app") == r.name]
@@ -165,7 +165,7 @@ def _resolve_in(cluster: Cluster, r: Ref) -> o.Pod | None:
         names = ", ".join(f"{k.lower()}/{n}" for k, n in workloads)
         raise Ambiguous(f"app {r.name!r} in namespace {r.ns} matches several workloads: {names}",
                         hint="name one of them")
-    return sorted(by_app, key=lambda p: (not p.ready, p.meta.name))[0]
+    return sorted(by_app, key=lambda p: (not p.ready, not p.ip, p.meta.name))[0]
 
 
 def _names_in(cluster: Cluster, ns: str, kind: str, with_services: bool) -> set[str]:

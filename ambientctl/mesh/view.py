@@ -203,11 +203,16 @@ class MeshView:
         return self._cached("pods_for", svc, lambda: self._pods_for(svc))
 
     def _pods_for(self, svc: o.Service) -> list[o.Pod]:
+        """The service's endpoints: selected pods that have an IP and have not ended. Kubernetes'
+        ShouldPodBeInEndpoints (k8s.io/endpointslice/util/controller_utils.go, 1.22+) and istiod's copy of it
+        (pilot/pkg/serviceregistry/kube/controller/pod.go shouldPodBeInEndpoints) leave out a pod without
+        status.podIP(s) — every rollout has Pending ones — and a Succeeded/Failed one."""
         if not svc.selector:
             return []
         sel = svc.selector
         return [p for p in self.cluster.pods_in(svc.meta.namespace)
-                if all(p.meta.labels.get(k) == v for k, v in sel.items())]
+                if all(p.meta.labels.get(k) == v for k, v in sel.items())
+                and (p.ip or p.ips) and p.phase not in ("Succeeded", "Failed")]
 
     # -- waypoints ------------------------------------------------------------------------------------------
     def waypoints(self) -> dict[str, Waypoint]:

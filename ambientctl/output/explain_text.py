@@ -215,3 +215,9 @@ def render_matrix(doc: dict[str, Any], out: TextIO) -> None:
             for key, srcs in sorted(why.items()):
                 w.add_row(f"[deny]✗[/] {escape(key)}  [dim]from {escape(', '.join(srcs))}[/]")
             section(c, "Denied by", w)
+        if doc.get("notes"):
+            n = Table.grid()
+            n.add_column(overflow="fold")
+            for note in doc["notes"]:
+                n.add_row(f"[dim]{escape(note)}[/]")
+            section(c, "Left out", n)
