@@ -66,9 +66,9 @@ CONTAINER: Shape = {"name": True, "image": _image, "env": _env,
                     "livenessProbe": _PROBE, "readinessProbe": _PROBE, "startupProbe": _PROBE}
 _CONDITIONS: Shape = [{"type": True, "status": True, "reason": True, "message": True}]
 _CONTROLLER: Shape = {
-    "spec": {"replicas": True, "selector": {"matchLabels": True},
+    "spec": {"replicas": True, "selector": {"matchLabels": True, "matchExpressions": True},
              "template": {"metadata": {"labels": True, "annotations": _annotations},
-                          "spec": {"containers": [CONTAINER]}}},
+                          "spec": {"containers": [CONTAINER], "initContainers": [CONTAINER]}}},
     "status": {"readyReplicas": True, "numberReady": True}}
 _ROUTE: Shape = {"spec": {"parentRefs": True, "hostnames": True, "rules": True}}
 GATEWAY_API = "gateway.networking.k8s.io"
@@ -83,11 +83,10 @@ KINDS: dict[tuple[str, str], Shape] = {
     ("", "Pod"): {
         "spec": {"nodeName": True, "serviceAccountName": True, "serviceAccount": True, "hostNetwork": True,
                  "containers": [CONTAINER], "initContainers": [CONTAINER], "ephemeralContainers": [CONTAINER]},
-        "status": {"podIP": True, "podIPs": [{"ip": True}], "phase": True,
-                   "conditions": [{"type": True, "status": True}]}},
+        "status": {"podIP": True, "podIPs": [{"ip": True}], "phase": True, "conditions": _CONDITIONS}},
     ("", "Service"): {"spec": {"type": True, "clusterIP": True, "clusterIPs": True, "selector": True,
                                "ports": [{"port": True, "targetPort": True, "name": True, "protocol": True,
-                                          "appProtocol": True}]}},
+                                          "appProtocol": True, "nodePort": True}]}},
     ("apps", "Deployment"): _CONTROLLER,
     ("apps", "DaemonSet"): _CONTROLLER,
     ("apps", "StatefulSet"): _CONTROLLER,

@@ -181,3 +181,46 @@ def test_a_bundle_of_a_ztunnel_state_answers_as_the_state(dump: str, tmp_path, c
             assert "-----BEGIN" not in members["snapshot/ztunnel-state.json"].decode()
         assert _json(["explain", "--matrix", "-n", ns, "--snapshot", str(out)], capsys) == \
             _json(["explain", "--matrix", "-n", ns, "--snapshot", str(src)], capsys)
+
+
+def _maximal(field, path: str = ""):  # type: ignore[no-untyped-def]
+    """A value with every field the schema lists (the typed boundary, ambientctl/model/schema.py)."""
+    from ambientctl.model import schema as sc
+
+    if isinstance(field, sc.Obj):
+        return {k: _maximal(f, f"{path}.{k}") for k, f in field.fields.items()}
+    if isinstance(field, sc.List):
+        return [_maximal(field.item, f"{path}[]")]
+    if isinstance(field, sc.Map):
+        key = "istio.io/x" if path.endswith("annotations") else "80" if field.key is not None else "k"
+        return {key: _maximal(field.value, f"{path}.{key}")}
+    return {"Int": 1, "Num": 1.5, "Bool": True, "IntOrStr": 80}.get(type(field).__name__, "v")
+
+
+def _leaves(v, path: str = "") -> set[str]:  # type: ignore[no-untyped-def]
+    if isinstance(v, dict):
+        return {p for k, x in v.items() for p in _leaves(x, f"{path}.{k}")} or {path}
+    if isinstance(v, list):
+        return {p for x in v for p in _leaves(x, f"{path}[]")} or {path}
+    return {path}
+
+
+def test_the_allow_list_keeps_every_field_of_the_typed_boundary() -> None:
+    """Every field the parser's schema (model/schema.py SCHEMAS) says the model reads survives the projection,
+    for every kind — so a field added there and not here fails now, not in a user's bundle. Env vars are cut by
+    name on purpose (only the settings read); ConfigMaps have their own rule."""
+    from ambientctl.model.schema import SCHEMAS
+
+    missing = {}
+    for (group, kind), schema in SCHEMAS.items():
+        if kind == "ConfigMap":
+            continue
+        doc = _maximal(schema)
+        doc.update(apiVersion=f"{group}/v1" if group else "v1", kind=kind)
+        doc["metadata"].update(name="x", namespace="default")
+        kept = project(doc)
+        assert kept is not None, kind
+        lost = sorted(p for p in _leaves(doc) - _leaves(kept) if ".env[]" not in p)
+        if lost:
+            missing[kind] = lost
+    assert missing == {}, f"add these to ambientctl/bundle/allow.py KINDS: {missing}"
