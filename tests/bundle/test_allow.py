@@ -224,3 +224,29 @@ def test_the_allow_list_keeps_every_field_of_the_typed_boundary() -> None:
         if lost:
             missing[kind] = lost
     assert missing == {}, f"add these to ambientctl/bundle/allow.py KINDS: {missing}"
+
+
+def test_the_annotations_and_settings_the_code_reads_are_allowed() -> None:
+    """Every annotation key and istiod/CNI setting name written in the code next to where it is read passes the
+    allow-list (the constants of mesh/view.py and mesh/egress.py, literal keys, `setting("…")` calls)."""
+    import re
+
+    from ambientctl.mesh import egress, view
+
+    root = Path(__file__).parents[2] / "ambientctl"
+    annotations, settings = set(), set()
+    for f in root.rglob("*.py"):
+        if "bundle" in f.parts:
+            continue
+        for line in f.read_text().splitlines():
+            if "annotation" in line.lower():
+                annotations |= set(re.findall(r'"([a-z0-9.-]+\.[a-z]+/[A-Za-z0-9._-]+)"', line))
+            settings |= set(re.findall(r'(?:setting|settings\.get|settings\[)\(?\s*"([A-Z0-9_]+)"', line))
+            settings |= set(re.findall(r'"([A-Z0-9_]{4,})" in [a-z_.]*settings', line))
+    annotations |= {v for k, v in vars(view).items() if k.isupper() and isinstance(v, str) and "/" in v
+                    and ("ANNOTATION" in k or k in ("REDIRECTION", "SIDECAR_STATUS", "CANARY_WEIGHT"))}
+    annotations |= {v for k, v in vars(egress).items() if "ANNOTATION" in k and isinstance(v, str)}
+    assert annotations and settings
+    meta = {"kind": "Namespace", "metadata": {"name": "x", "annotations": {a: "v" for a in annotations}}}
+    assert sorted(annotations - set(project(meta)["metadata"]["annotations"])) == []
+    assert sorted(s for s in settings if not env_allowed(s)) == []
