@@ -39,8 +39,10 @@ def test_demo_never_eats_src(argv, demo, capsys):
 
 def test_unknown_demo_name_with_equals_is_an_error(capsys):
     assert main(["describe", "pod", "productpage", "--demo=bookinfo-l5"]) == 2
+    from ambientctl.demo import demo_names
+
     assert capsys.readouterr().err == ("ambientctl: describe pod: --demo: no demo cluster named 'bookinfo-l5'; "
-                                       "choose one of: bookinfo, bookinfo-l4, hairpin-1.20, seed-2022\n")
+                                       f"choose one of: {', '.join(demo_names())}\n")
 
 
 def test_plugins_alone_lists(capsys):
