@@ -53,6 +53,8 @@ function __ambientctl_sub
             echo 'bundle'
         case '|ui'
             echo 'ui'
+        case '|mcp'
+            echo 'mcp'
         case '|plugins'
             echo 'plugins'
         case '|completion'
@@ -298,6 +300,20 @@ function __ambientctl_takes_value
             return 0
         case 'ui|--istio-version'
             return 0
+        case 'mcp|--root'
+            return 0
+        case 'mcp|--snapshot'
+            return 0
+        case 'mcp|--demo'
+            return 0
+        case 'mcp|--context'
+            return 0
+        case 'mcp|--kubeconfig'
+            return 0
+        case 'mcp|--request-timeout'
+            return 0
+        case 'mcp|--istio-version'
+            return 0
         case 'plugins|-o'
             return 0
         case 'plugins|--output'
@@ -320,6 +336,7 @@ complete -c ambientctl -n "__ambientctl_at ''" -a 'capture' -d 'capture packets 
 complete -c ambientctl -n "__ambientctl_at ''" -a 'snapshot' -d 'save the cluster state ambientctl reads, for offline use (--snapshot)'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'bundle' -d 'write a redacted support bundle (.tar.gz) for a pod, a request or a namespace'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'ui' -d 'the interactive app (what `ambientctl` alone opens on a terminal)'
+complete -c ambientctl -n "__ambientctl_at ''" -a 'mcp' -d 'serve ambientctl\'s answers to AI assistants (Model Context Protocol, stdio)'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'plugins' -d 'list installed plugins (decoders, findings, output formats) and whether they loa'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'completion' -d 'print a shell completion script (bash, zsh, fish)'
 complete -c ambientctl -n "__ambientctl_at ''" -s h -l help -d 'show this help message and exit'
@@ -451,6 +468,14 @@ complete -c ambientctl -n "__ambientctl_at 'ui'" -l context -x -a '(__ambientctl
 complete -c ambientctl -n "__ambientctl_at 'ui'" -l kubeconfig -r -F -d 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'
 complete -c ambientctl -n "__ambientctl_at 'ui'" -l request-timeout -x -d 'the most one command waits for the API server, all requests, credential plugins '
 complete -c ambientctl -n "__ambientctl_at 'ui'" -l istio-version -x -d 'behaviour model to use (e.g'
+complete -c ambientctl -n "__ambientctl_at 'mcp'" -s h -l help -d 'show this help message and exit'
+complete -c ambientctl -n "__ambientctl_at 'mcp'" -l root -x -d 'directory the file tools (decode, logs_parse, trace_from, bundle_manifest) may r'
+complete -c ambientctl -n "__ambientctl_at 'mcp'" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '
+complete -c ambientctl -n "__ambientctl_at 'mcp'" -l demo -x -a '(__ambientctl_dynamic demo)' -d 'use a bundled demo cluster instead of a live one: bookinfo (default) — the seed '
+complete -c ambientctl -n "__ambientctl_at 'mcp'" -l context -x -a '(__ambientctl_dynamic context)' -d 'kubeconfig context to use'
+complete -c ambientctl -n "__ambientctl_at 'mcp'" -l kubeconfig -r -F -d 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'
+complete -c ambientctl -n "__ambientctl_at 'mcp'" -l request-timeout -x -d 'the most one command waits for the API server, all requests, credential plugins '
+complete -c ambientctl -n "__ambientctl_at 'mcp'" -l istio-version -x -d 'behaviour model to use (e.g'
 complete -c ambientctl -n "__ambientctl_at 'plugins'" -a 'list' -d 'each plugin: group, name, package and version, built-in or not, loaded or the er'
 complete -c ambientctl -n "__ambientctl_at 'plugins'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'plugins'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text; output plugins add more, see `ambientctl plugins l'

@@ -15,6 +15,7 @@ COMMANDS: list[str] = [
     "snapshot",
     "bundle",
     "ui",
+    "mcp",
     "plugins",
     "completion",
 ]

@@ -42,29 +42,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from ambientctl.decode import DecodeError, load_keylog
-    from ambientctl.errors import InputError, check_readable
+    from ambientctl.errors import InputError
     from ambientctl.output.decode_text import render_decode, write_decode_json
-    from ambientctl.output.envelope import emit, envelope
-    from ambientctl.plugins import check_output_format, registry
-    from ambientctl.plugins.inner import add_payloads, decode_with_payloads, render_payloads
+    from ambientctl.output.envelope import emit
+    from ambientctl.plugins import check_output_format
+    from ambientctl.plugins.inner import render_payloads
     from ambientctl.words import count
 
     check_output_format(args.output)
-    check_readable(args.file, "capture")  # inputs are checked in the order given: the capture, then its key log
-    if args.keylog:
-        check_readable(args.keylog, "key log")
     target = None
     if args.export_pcapng is not None:  # checked before decoding: a refused path costs nothing
         from ambientctl.outfile import check_target
 
+        check_inputs(args.file, args.keylog)  # the inputs first, in the order given
         target = check_target(args.export_pcapng, "--export-pcapng", force=args.force,
                               inputs=[args.file, args.keylog], stream_ok=False)
-    try:
-        keylog = load_keylog(args.keylog)
-        result, payloads = decode_with_payloads(args.file, keylog, registry)  # decoder plugins read inner bytes
-    except DecodeError as e:
-        raise InputError(str(e)) from None
+    doc, result = decode_document(args.file, args.keylog)
     if target is not None:
         from ambientctl.decode.export import ExportError, export_pcapng
 
@@ -73,7 +66,6 @@ def run(args: argparse.Namespace) -> int:
         except ExportError as e:
             raise InputError(str(e)) from None
         print(f"ambientctl: wrote {args.export_pcapng} ({count(n, 'key-log line')} embedded)", file=sys.stderr)
-    doc = envelope("Decode", add_payloads(result.to_dict(), payloads))
     if args.output == "json":
         write_decode_json(doc, sys.stdout)
     else:
@@ -82,3 +74,30 @@ def run(args: argparse.Namespace) -> int:
         for w in result.warnings:
             print(f"ambientctl: warning: {w}", file=sys.stderr)
     return 1 if result.damaged else 0
+
+
+def decode_document(file: str, keylog: str | None):  # type: ignore[no-untyped-def]
+    """(the Decode document `decode FILE` prints, the decode result behind it); `ambientctl mcp` serves the
+    same document."""
+    from ambientctl.decode import DecodeError, load_keylog
+    from ambientctl.errors import InputError
+    from ambientctl.output.envelope import envelope
+    from ambientctl.plugins import registry
+    from ambientctl.plugins.inner import add_payloads, decode_with_payloads
+
+    check_inputs(file, keylog)
+    try:
+        keys = load_keylog(keylog)
+        result, payloads = decode_with_payloads(file, keys, registry)  # decoder plugins read inner bytes
+    except DecodeError as e:
+        raise InputError(str(e)) from None
+    return envelope("Decode", add_payloads(result.to_dict(), payloads)), result
+
+
+def check_inputs(file: str, keylog: str | None) -> None:
+    """Inputs are checked in the order given: the capture, then its key log."""
+    from ambientctl.errors import check_readable
+
+    check_readable(file, "capture")
+    if keylog:
+        check_readable(keylog, "key log")

@@ -35,16 +35,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ambientctl.cli.state import load_view
-    from ambientctl.explain.pod import describe_pod
-    from ambientctl.mesh.refs import resolve_pod
-    from ambientctl.output.envelope import emit, envelope
+    from ambientctl.output.envelope import emit
     from ambientctl.output.pod_text import render_pod
-    from ambientctl.plugins import check_output_format, registry
-    from ambientctl.plugins.findings import add_plugin_findings
+    from ambientctl.plugins import check_output_format
 
     check_output_format(args.output)
-    view = load_view(args)
-    pod = resolve_pod(view.cluster, args.name, args.namespace)
-    doc = envelope("PodDescription", add_plugin_findings(view, pod, describe_pod(view, pod), registry()))
-    emit(doc, args.output, render_pod)
+    emit(pod_document(load_view(args), args.name, args.namespace), args.output, render_pod)
     return 0
+
+
+def pod_document(view, name: str, namespace: str | None) -> dict:  # type: ignore[no-untyped-def]
+    """The PodDescription document `describe pod` prints; `ambientctl mcp` serves the same one."""
+    from ambientctl.explain.pod import describe_pod
+    from ambientctl.mesh.refs import resolve_pod
+    from ambientctl.output.envelope import envelope
+    from ambientctl.plugins import registry
+    from ambientctl.plugins.findings import add_plugin_findings
+
+    pod = resolve_pod(view.cluster, name, namespace)
+    return envelope("PodDescription", add_plugin_findings(view, pod, describe_pod(view, pod), registry()))

@@ -46,8 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ambientctl.cli.state import load_view
     from ambientctl.errors import EXIT_DENIED, UsageError
-    from ambientctl.explain.engine import explain
-    from ambientctl.output.envelope import emit, envelope
+    from ambientctl.output.envelope import emit
     from ambientctl.output.explain_text import render_explanation
 
     headers = {}
@@ -60,26 +59,45 @@ def run(args: argparse.Namespace) -> int:
     if args.matrix:
         if args.src or args.dst:
             raise UsageError("--matrix takes no SRC/DST: it explains every pair in the namespace (-n)")
-        from ambientctl.explain.matrix import matrix
         from ambientctl.output.explain_text import render_matrix
 
-        view = load_view(args)
-        ns = args.namespace or "default"
-        if ns not in view.cluster.namespaces and not view.cluster.pods_in(ns):
-            from ambientctl.mesh.refs import unknown_namespace
-
-            raise unknown_namespace(view.cluster, ns)
-        body = matrix(view, ns, protocol=args.protocol, method=args.method, path=args.path)
-        emit(envelope("ExplanationMatrix", body), args.output, render_matrix)
-        return EXIT_DENIED if body["summary"]["deny"] else 0
+        doc = matrix_document(load_view(args), args.namespace, protocol=args.protocol, method=args.method,
+                              path=args.path)
+        emit(doc, args.output, render_matrix)
+        return EXIT_DENIED if doc["summary"]["deny"] else 0
     if not args.src or not args.dst:
         raise UsageError("give SRC and DST (or --matrix -n NS)")
-    view = load_view(args)
-    body = explain(view, args.src, args.dst, namespace=args.namespace, port=args.port, protocol=args.protocol,
-                   method=args.method, path=args.path, headers=headers, resolve=resolve)
-    doc = envelope("Explanation", body)
+    doc = explanation_document(load_view(args), args.src, args.dst, namespace=args.namespace, port=args.port,
+                               protocol=args.protocol, method=args.method, path=args.path, headers=headers,
+                               resolve=resolve)
     emit(doc, args.output, render_explanation)
-    return EXIT_DENIED if body["verdict"] == "deny" else 0
+    return EXIT_DENIED if doc["verdict"] == "deny" else 0
+
+
+def explanation_document(view, src: str, dst: str, *, namespace: str | None = None,  # type: ignore[no-untyped-def]
+                         port: int | None = None, protocol: str = "http", method: str = "GET", path: str = "/",
+                         headers: dict[str, str] | None = None, resolve: dict[str, str] | None = None) -> dict:
+    """The Explanation document `explain SRC DST` prints; `ambientctl mcp` serves the same one."""
+    from ambientctl.explain.engine import explain
+    from ambientctl.output.envelope import envelope
+
+    return envelope("Explanation", explain(view, src, dst, namespace=namespace, port=port, protocol=protocol,
+                                           method=method, path=path, headers=headers or {},
+                                           resolve=resolve))
+
+
+def matrix_document(view, namespace: str | None, *, protocol: str = "http", method: str = "GET",  # type: ignore[no-untyped-def]
+                    path: str = "/") -> dict:
+    """The ExplanationMatrix document `explain --matrix -n NS` prints; `ambientctl mcp` serves the same one."""
+    from ambientctl.explain.matrix import matrix
+    from ambientctl.output.envelope import envelope
+
+    ns = namespace or "default"
+    if ns not in view.cluster.namespaces and not view.cluster.pods_in(ns):
+        from ambientctl.mesh.refs import unknown_namespace
+
+        raise unknown_namespace(view.cluster, ns)
+    return envelope("ExplanationMatrix", matrix(view, ns, protocol=protocol, method=method, path=path))
 
 
 def parse_resolve(items: list[str]) -> dict[str, str]:

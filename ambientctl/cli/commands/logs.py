@@ -53,18 +53,24 @@ def _read(name: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ambientctl.output.envelope import emit
+    from ambientctl.output.logs_text import render_logs
+
+    emit(log_document(args.file, with_events=args.output != "text" or args.events), args.output, render_logs)
+    return 0
+
+
+def log_document(names: list[str], with_events: bool) -> dict:
+    """The LogReport document `logs parse FILE…` prints; `ambientctl mcp` serves the same one."""
     from ambientctl.evidence import correlate, parse_log_lines
-    from ambientctl.output.envelope import emit, envelope
-    from ambientctl.output.logs_text import log_report, render_logs
+    from ambientctl.output.envelope import envelope
+    from ambientctl.output.logs_text import log_report
 
     events = []
     files = []
-    for name in args.file:
+    for name in names:
         label = "stdin" if name == "-" else name
         evs = parse_log_lines(_read(name), label)
         files.append((label, evs))
         events.extend(evs)
-    conns = correlate(events)
-    doc = envelope("LogReport", log_report(files, conns, with_events=args.output != "text" or args.events))
-    emit(doc, args.output, render_logs)
-    return 0
+    return envelope("LogReport", log_report(files, correlate(events), with_events=with_events))
