@@ -119,10 +119,15 @@ def _old_ztunnel_dry_runs(view: MeshView, ep: o.Pod) -> list[dict[str, str]]:
         if ap.selector is not None and not selects(ap.selector, ep.meta.labels):
             continue
         out.append({"id": "dry-run-enforced-by-old-ztunnel", "severity": "error",
-                    "message": f"dry-run AuthorizationPolicy {key} is enforced for real: istiod "
-                    f"{view.version} sends it with dryRun=true, but ztunnel {view.install.ztunnel} (< 1.29) "
-                    "ignores that field (upgrade the ztunnels, or remove the policy)"})
+                    "message": dry_run_old_ztunnel_message(view, key)})
     return out
+
+
+def dry_run_old_ztunnel_message(view: MeshView, key: str) -> str:
+    """One sentence for describe's and explain's `dry-run-enforced-by-old-ztunnel` finding."""
+    return (f"dry-run AuthorizationPolicy {key} is enforced for real: istiod {view.version} sends it with dryRun=true, "
+            f"but ztunnel {view.install.ztunnel} (< 1.29) ignores that field (upgrade the ztunnels, or remove the "
+            "policy)")
 
 
 def decide(view: MeshView, check: Check, src: Party, ep: o.Pod | None, tgt: Target, req: HttpRequest,

@@ -149,6 +149,11 @@ def plan_egress(view: MeshView, src: Party, host: str, port: int, dialed: str, e
             se.resolution or "NONE", "")
         reasons.append(f"{dialed} is the address of ServiceEntry {se_key}, which has no egress waypoint: "
                        f"the client's ztunnel sends plain TCP out ({how})")
+        if entry.host.startswith("*") and (binding is None or binding.waypoint is None):
+            # pilot/pkg/model/service.go: condition istio.io/WaypointMissing, reason NoWaypointForWildcardService
+            warnings.append(f"ServiceEntry {se_key} has the wildcard host {entry.host} and no waypoint: istiod reports "
+                            "WaypointMissing/NoWaypointForWildcardService, 'ServiceEntry will not apply until it is "
+                            "bound to a valid waypoint.'")
         if binding is not None and binding.problem:
             warnings.append(f"ServiceEntry {se_key} asks for waypoint {binding.requested} but it is not bound "
                             f"({binding.problem_reason}: {binding.problem}): traffic goes out without it (fail-open)")
@@ -163,12 +168,10 @@ def plan_egress(view: MeshView, src: Party, host: str, port: int, dialed: str, e
         b = view.service_entry_waypoint(skipped.entry)
         if b.waypoint is not None:
             if dns.get("capture") is False:
-                fid, why = "egress-waypoint-skipped-no-dns-capture", "DNS capture is off for this pod"
+                fid, why = "egress-waypoint-skipped-no-dns-capture", f"DNS capture is off for this pod ({dns['why']})"
             else:
                 fid, why = "egress-waypoint-skipped-no-address", "the ServiceEntry has no address to answer with"
-            msg = (f"egress waypoint {b.waypoint.key} of ServiceEntry {skipped.entry.meta.key} is skipped: {why}, so "
-                   f"the client dials {shown} and its ztunnel passes it through — the waypoint's policies and routes "
-                   "do not apply (istio#54896)")
+            msg = skipped_egress_message(b.waypoint.key, skipped.entry.meta.key, why, shown)
             warnings.append(msg)
             findings.append(_flow_finding(fid, "warning", msg))
     return Egress(Plan("plaintext-passthrough", hops, [], reasons, warnings), dns, entry, binding, dialed, findings)
@@ -193,3 +196,30 @@ def describe_destination(host: str, port: int, dialed: str, entry: eg.EntryMatch
         d.update(namespace=se.meta.namespace, name=se.meta.name, resolution=se.resolution or "NONE",
                  serviceEntryHost=entry.host)
     return d
+
+
+def skipped_egress_message(wp_key: str, se_key: str, why: str, shown: str) -> str:
+    return (f"egress waypoint {wp_key} of ServiceEntry {se_key} is skipped: {why}, so the client dials {shown} and "
+            "its ztunnel passes it through — the waypoint's policies and routes do not apply (istio#54896)")
+
+
+def egress_findings(view: MeshView, pod: o.Pod) -> list[dict[str, str]]:
+    """describe's side of `egress-waypoint-skipped-no-dns-capture`: a captured pod without DNS capture reaches
+    every ServiceEntry host bound to an egress waypoint at its public address, around the waypoint."""
+    if not view.version.current or view.enrollment(pod).mode != "ambient":
+        return []
+    dc = eg.dns_capture(pod, view.install.cni_settings, view.version.at_least(1, 25))
+    if dc.on:
+        return []
+    out = []
+    for se in view.cluster.service_entries:
+        if view.version.at_least(1, 31) and not eg.visible_to(se, pod.meta.namespace, view.install.mesh_config,
+                                                               view.cluster.namespace_labels(se.meta.namespace)):
+            continue
+        b = view.service_entry_waypoint(se)
+        if b.waypoint is None or not se.hosts:
+            continue
+        out.append(_flow_finding("egress-waypoint-skipped-no-dns-capture", "warning", skipped_egress_message(
+            b.waypoint.key, se.meta.key, f"DNS capture is off for this pod ({dc.why})",
+            f"{', '.join(se.hosts)} at the public address")))
+    return out

@@ -103,6 +103,10 @@ def pod_findings(
             out.append(Finding("action-not-supported-at-ztunnel", "warning",
                                f"AuthorizationPolicy {key} uses {p['action']}, which ztunnel does not support: it is "
                                "not enforced for this pod."))
+        elif effect == "enforced-by-old-ztunnel":
+            from ambientctl.explain.decide import dry_run_old_ztunnel_message
+
+            out.append(Finding("dry-run-enforced-by-old-ztunnel", "error", dry_run_old_ztunnel_message(view, key)))
         elif effect == "enforced-dry-run":
             out.append(Finding("dry-run-enforced", "warning",
                                f"AuthorizationPolicy {key} is marked dry-run, but Istio {view.version} istiod sends it "
@@ -135,6 +139,10 @@ def pod_findings(
     from ambientctl.explain.wire import networkpolicy_findings
 
     out += networkpolicy_findings(view, pod)
+
+    from ambientctl.explain.egress import egress_findings
+
+    out += [Finding(**x) for x in egress_findings(view, pod)]
 
     pa = doc.get("peerAuthentication") or {}
     if pa.get("mode") == "DISABLE" and enr.mode == "ambient":

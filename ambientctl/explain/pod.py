@@ -17,6 +17,14 @@ from ambientctl.mesh.view import MeshView, Waypoint, WaypointBinding, spiffe
 from ambientctl.model import objects as o
 
 
+def _dns_capture(view: MeshView, pod: o.Pod) -> dict[str, Any]:
+    """Whether ztunnel's DNS proxy answers this pod (mesh/egress.py: istio-cni setting, pod annotation, version)."""
+    from ambientctl.mesh.egress import dns_capture
+
+    dc = dns_capture(pod, view.install.cni_settings, view.version.at_least(1, 25))
+    return {"on": dc.on, "why": dc.why} | ({"caveat": dc.caveat} if dc.caveat else {})
+
+
 def describe_pod(view: MeshView, pod: o.Pod) -> dict[str, Any]:
     enr = view.enrollment(pod)
     ambient = enr.mode == "ambient"
@@ -48,7 +56,9 @@ def describe_pod(view: MeshView, pod: o.Pod) -> dict[str, Any]:
             "role": enr.role,
             "redirection": enr.redirection or None,
             "captured": ambient and enr.redirection == "enabled",
+            "dnsCapture": _dns_capture(view, pod) if ambient and view.version.current else None,
         },
+        "serviceEntriesExist": bool(view.cluster.service_entries),
         "ztunnel": _ztunnel(zt) if (ambient or enr.role == "waypoint") else None,
         "services": [_service(view, s, b) for s, b in svc_bindings],
         "waypoint": _effective_waypoint(view, wl_binding, svc_bindings) if ambient else None,

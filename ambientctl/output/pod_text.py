@@ -59,6 +59,10 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
     if mesh.get("role") not in (None, "workload"):
         line += f"  [dim]role:[/] {mesh['role']}"
     head.add_row("Mesh", line)
+    d = mesh.get("dnsCapture")
+    if d and (not d["on"] or doc.get("serviceEntriesExist")):  # only where it changes where names resolve
+        head.add_row("DNS", ("captured by ztunnel" if d["on"] else "not captured: kube-dns answers, ServiceEntry "
+                             "hosts resolve to their public addresses") + f"  [dim]({escape(d['why'])})[/]")
     c.print(head)
 
     if doc.get("waypointFor"):
