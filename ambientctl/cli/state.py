@@ -10,6 +10,25 @@ from ambientctl.model import Cluster
 
 
 def load_cluster(args: argparse.Namespace) -> Cluster:
+    return checked(_load_cluster(args))
+
+
+def checked(cluster: Cluster) -> Cluster:
+    """Say on stderr what the reader should know about the input (objects given twice); refuse to answer when
+    Pods could not be read (RBAC): every answer starts from pods, and an empty list would read as "no pod"."""
+    import sys
+
+    from ambientctl.errors import AmbientctlError
+
+    for w in cluster.warnings:
+        print(f"ambientctl: warning: {w}", file=sys.stderr)
+    if "Pod" in cluster.unreadable:
+        raise AmbientctlError(f"{cluster.source}: Pods could not be read ({cluster.unreadable['Pod']}); every "
+                              "answer starts from them: use a context allowed to list pods in all namespaces")
+    return cluster
+
+
+def _load_cluster(args: argparse.Namespace) -> Cluster:
     if args.demo and args.snapshot:
         from ambientctl.errors import UsageError
 

@@ -95,6 +95,7 @@ def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str =
     cut_off = wire.ztunnel_findings(view, p)  # a ztunnel on the path cut off from istiod by a NetworkPolicy
     findings += cut_off
     body["warnings"] += [f["message"] for f in cut_off if f["message"] not in body["warnings"]]
+    body["warnings"] += unread_warnings(view)
     if findings:
         body["findings"] = list({f["id"] + f["message"]: f for f in findings}.values())
     if d is not None:
@@ -107,6 +108,12 @@ def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str =
     body["istioVersion"] = view.version.label
     body["source"]["cluster"] = view.cluster.source
     return body
+
+
+def unread_warnings(view: MeshView) -> list[str]:
+    """What the source could not read (RBAC 403s): the answer is degraded and says so."""
+    return [f"{kind} could not be read ({why}): this answer leaves them out and may be wrong"
+            for kind, why in sorted(view.cluster.unreadable.items())]
 
 
 def _no_workload(view: MeshView, ref: str, namespace: str | None) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ambientctl.explain.engine import explain_resolved
+from ambientctl.explain.engine import explain_resolved, unread_warnings
 from ambientctl.explain.path import party_for_pod
 from ambientctl.explain.target import Target
 from ambientctl.mesh.refs import workload_name
@@ -49,7 +49,7 @@ def matrix(view: MeshView, namespace: str, *, protocol: str = "tcp", method: str
     workloads = _workloads(view, namespace)
     # a workload none of whose pods has an IP yet (Pending in a rollout) can neither send nor be reached
     notes = [f"{name}: no pod with an IP yet ({pod.phase or 'no phase'}); left out" for name, pod in workloads
-             if not pod.ip]
+             if not pod.ip] + unread_warnings(view)
     workloads = [(name, pod) for name, pod in workloads if pod.ip]
     sources = [(name, party_for_pod(view, pod, name)) for name, pod in workloads]
     destinations = list({label: t for name, pod in workloads for label, t in _targets(view, name, pod)}.items())

@@ -104,6 +104,10 @@ def resolve_target(view: MeshView, ref: str, namespace: str | None, port: int | 
         if port is None:
             raise UsageError(f"{ref!r}: give a port (IP:PORT or --port)")
         return Target(ref, "ip", ip, port)
+    if not names_workload_kind(host) and "Service" in cluster.unreadable:  # the name may be a service's
+        raise AmbientctlError(f"cannot tell whether {host!r} names a service: could not read Service "
+                              f"({cluster.unreadable['Service']}); name the workload (deploy/NAME, pod/NAME) or "
+                              "use a context allowed to list services")
     svc = None if names_workload_kind(host) else resolve_service(cluster, host, namespace)
     if svc is not None:
         return _service_target(view, ref, svc, port, None)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from ambientctl.errors import Ambiguous, NotFound, UsageError
+from ambientctl.errors import AmbientctlError, Ambiguous, NotFound, UsageError
 from ambientctl.model import Cluster
 from ambientctl.model import objects as o
 
@@ -186,9 +186,16 @@ def _names_in(cluster: Cluster, ns: str, kind: str, with_services: bool) -> set[
     return names
 
 
-def not_found(cluster: Cluster, r: Ref, with_services: bool) -> NotFound:
-    """No match: say what was looked for where, then the fix — the namespace it is in, or the close names."""
+def not_found(cluster: Cluster, r: Ref, with_services: bool) -> AmbientctlError:
+    """No match: say what was looked for where, then the fix — the namespace it is in, or the close names. When
+    a kind it could be could not be read (RBAC), there is no telling: that is an error, not "no such name"."""
     what = "service or workload" if with_services and r.kind == "" else r.what
+    kinds = ("Pod", "Deployment", "DaemonSet", "StatefulSet") + (("Service",) if with_services or
+                                                                  r.kind == "service" else ())
+    refused = [f"{k} ({why})" for k, why in sorted(cluster.unreadable.items()) if k in kinds]
+    if refused:
+        return AmbientctlError(f"cannot tell whether a {what} named {r.name!r} exists in namespace {r.ns}: "
+                               f"could not read {', '.join(refused)}")
     msg = f"no {what} named {r.name!r} in namespace {r.ns}"
     spaces = sorted({*cluster.namespaces, *(p.meta.namespace for p in cluster.pods),
                      *(s.meta.namespace for s in cluster.services)})

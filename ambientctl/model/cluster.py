@@ -38,13 +38,29 @@ class Cluster:
     # raw documents with the selector label standing for the workloads that reference them; and its version.
     ztunnel_policies: list[tuple[dict[str, Any], dict[str, str] | None]] | None = None
     istio_version_hint: str = ""
+    # What the reader should know about the input itself (an object given twice); shown on stderr by the CLI.
+    warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._index: dict[str, Any] | None = None
+        self._by_identity: dict[tuple[str, str, str, str], Any] = {}
 
     # -- building ---------------------------------------------------------------------------------------
     def add(self, obj: Any) -> None:
+        """Add one object. The same API group/kind/namespace/name twice (two files of a snapshot directory):
+        the later one replaces the earlier, as `kubectl apply` of both would, with a warning naming both."""
         self._index = None
+        meta = getattr(obj, "meta", None)
+        earlier = None
+        if isinstance(meta, o.Meta) and meta.name:
+            group = meta.api_version.rpartition("/")[0] if "/" in meta.api_version else ""
+            identity = (group, meta.kind, meta.namespace, meta.name)
+            earlier = self._by_identity.get(identity)
+            self._by_identity[identity] = obj
+        if earlier is not None:
+            self._replace(earlier)
+            self.warnings.append(f"{meta.kind} {meta.key} is given twice ({earlier.meta.origin or 'first'} and "
+                                 f"{meta.origin or 'again'}): the later one is used, as kubectl apply would")
         match obj:
             case o.Namespace():
                 self.namespaces[obj.meta.name] = obj
@@ -82,6 +98,17 @@ class Cluster:
                 self.unknown.append(obj)
             case _:
                 raise TypeError(f"not a model object: {obj!r}")
+
+    def _replace(self, earlier: Any) -> None:
+        """Drop `earlier` (by identity: equal objects from two files are still two objects)."""
+        for lst in (self.pods, self.services, self.service_accounts, self.gateways, self.authorization_policies,
+                    self.peer_authentications, self.http_routes, self.virtual_services, self.destination_rules,
+                    self.service_entries, self.controllers, self.config_maps, self.network_policies, self.unknown):
+            for i, x in enumerate(lst):
+                if x is earlier:
+                    del lst[i]
+                    return
+        # namespaces, nodes and gateway classes are keyed by name: the later one overwrites in add()
 
     # -- lookups ----------------------------------------------------------------------------------------
     def _idx(self) -> dict[str, Any]:

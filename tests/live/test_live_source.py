@@ -26,7 +26,7 @@ def facts(cluster) -> dict[str, list]:  # type: ignore[no-untyped-def]
     for f in dataclasses.fields(cluster):
         value = getattr(cluster, f.name)
         objs = list(value.values()) if isinstance(value, dict) else value
-        if f.name in ("unreadable", "absent_kinds", "source", "ztunnel_policies", "istio_version_hint"):
+        if f.name in ("unreadable", "absent_kinds", "source", "ztunnel_policies", "istio_version_hint", "warnings"):
             continue
         rows = []
         for o in objs or []:
