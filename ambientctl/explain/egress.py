@@ -85,10 +85,17 @@ def dialed_address(view: MeshView, src: Party, host: str, resolve: dict[str, str
             reasons.append(f"DNS capture is on ({dc.why}), but no ServiceEntry names {host}: ztunnel's DNS proxy "
                            "forwards the query to the upstream resolver")
         else:
-            reasons.append(f"DNS capture is on ({dc.why}), but ServiceEntry {chosen.entry.meta.key} has no address "
+            se = chosen.entry
+            qualifies = (view.version.at_least(1, 25) and se.resolution != "NONE" and not se.addresses
+                         and se.meta.labels.get(eg.AUTOALLOCATE_LABEL, "").lower() != "false"
+                         and (not chosen.host.startswith("*") or se.resolution == "DYNAMIC_DNS"))
+            reasons.append(f"DNS capture is on ({dc.why}), but ServiceEntry {se.meta.key} has no address "
                            "for " + host + " (no spec.addresses, no auto-allocated status.addresses" +
-                           (", resolution NONE is never auto-allocated" if chosen.entry.resolution == "NONE" else "") +
-                           "): ztunnel's DNS proxy forwards the query upstream")
+                           (", resolution NONE is never auto-allocated" if se.resolution == "NONE" else "") +
+                           "): ztunnel's DNS proxy forwards the query upstream" +
+                           (f" — istiod {view.version} would allocate one from {eg.AUTOALLOCATE_RANGE} and write it "
+                            "to status.addresses: a snapshot without status (manifests from files) or "
+                            "PILOT_ENABLE_IP_AUTOALLOCATE=false explains its absence" if qualifies else ""))
     elif dc is not None:
         reasons.append(f"DNS capture is off ({dc.why}): the client asks kube-dns, which knows no ServiceEntry")
     ip = resolve.get(host.lower())

@@ -178,6 +178,9 @@ def test_an_entry_without_an_address_is_answered_upstream_and_skips_its_waypoint
     e = ex(world(se_status=False))
     assert e["path"] == "plaintext-passthrough" and e["dns"]["answeredBy"] == "upstream resolver"
     assert [f["id"] for f in e["findings"]] == ["egress-waypoint-skipped-no-address"]
+    # 1.25+ would have allocated one: the reason says why a snapshot may lack it
+    assert any("240.240.0.0/16" in r and "status.addresses" in r for r in e["reasons"])
+    assert not any("240.240.0.0/16" in r for r in ex(world("1.24.2", cni_capture="true", se_status=False))["reasons"])
 
 
 def test_resolution_none_is_never_auto_allocated():
