@@ -91,6 +91,8 @@ def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str =
         body["endpoints"] = [{"pod": r[0].meta.key if r[0] else None, "verdict": "allow" if r[2][0] else "deny",
                               "enforcedBy": r[2][1], "decidedBy": r[2][2]} for r in results]
     body["outcome"] = _allowed_outcome(routing) if allowed else (d.outcome if d else "")
+    if service is not None and view.version.current and view.service_waypoint(service).weighted:
+        body["weighted"] = [{"name": n, "weight": w} for n, w in view.service_waypoint(service).weighted]
     findings = [f for r in results for f in (r[2][4].findings if r[2][4] is not None else [])]
     cut_off = wire.ztunnel_findings(view, p)  # a ztunnel on the path cut off from istiod by a NetworkPolicy
     findings += cut_off
