@@ -45,6 +45,18 @@ class WaypointTarget:
     served_labels: dict[str, str] = field(default_factory=dict)
 
 
+class PolicyNote(str):
+    """A note on a policy the waypoint ignores; `policy` is its `ns/name`."""
+
+    policy: str = ""
+
+    @classmethod
+    def of(cls, ap: o.AuthorizationPolicy, text: str) -> PolicyNote:
+        n = cls(text)
+        n.policy = ap.meta.key
+        return n
+
+
 @dataclass(slots=True)
 class Attachment:
     policy: o.AuthorizationPolicy
@@ -89,8 +101,8 @@ def waypoint_policies(aps: Iterable[o.AuthorizationPolicy], wp: WaypointTarget,
             continue
         if not ap.target_refs:
             if ap.selector is not None and _selects(ap.selector, wp.pod_labels) and ns == wp.namespace:
-                notes.append(f"{ap.meta.key} selects the waypoint pod, but waypoints never apply selector policies "
-                             "(istioctl analyze IST0166): use targetRefs")
+                notes.append(PolicyNote.of(ap, f"{ap.meta.key} selects the waypoint pod, but waypoints never apply "
+                                              "selector policies (istioctl analyze IST0166): use targetRefs"))
             continue
         why = None
         for ref in ap.target_refs:
@@ -102,8 +114,9 @@ def waypoint_policies(aps: Iterable[o.AuthorizationPolicy], wp: WaypointTarget,
                 if ns == s.root_namespace:
                     why = f"targets GatewayClass {WAYPOINT_CLASS} from the root namespace: every waypoint"
                 else:
-                    notes.append(f"{ap.meta.key}: AuthorizationPolicy must be in the root namespace "
-                                 f"`{s.root_namespace}` when referencing a GatewayClass (WaypointAccepted Invalid)")
+                    notes.append(PolicyNote.of(ap, f"{ap.meta.key}: AuthorizationPolicy must be in the root namespace "
+                                                  f"`{s.root_namespace}` when referencing a GatewayClass "
+                                                  "(WaypointAccepted Invalid)"))
             elif ref.kind == "Gateway" and ref.name == wp.name and ns == wp.namespace \
                     and (ref.namespace or ns) == wp.namespace:
                 why = f"targets Gateway {wp.namespace}/{wp.name}: all traffic through this waypoint"

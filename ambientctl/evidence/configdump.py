@@ -538,7 +538,7 @@ def _diff_pod_waypoint(cfg: ZtunnelConfig, view: Any, pod: Any, w: DumpWorkload)
         return []
     if wp is None:
         _pods, label = _waypoint_pods_of(cfg, w.waypoint)
-        why = binding.problem or "no waypoint binding for this pod in the cluster"
+        why = binding.problem_text or "no waypoint binding for this pod in the cluster"
         return [Drift("waypoint-mismatch", "error", subject, f"ztunnel sends {pod.meta.key}'s traffic to waypoint "
                       f"{label or w.waypoint}, but the cluster binds none ({why})", None, label or w.waypoint)]
     if not w.waypoint:

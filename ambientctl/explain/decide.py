@@ -27,9 +27,10 @@ from typing import Any
 
 from ambientctl.authz.evaluate import Connection, Identity
 from ambientctl.authz.waypoint import HttpRequest as AuthzRequest
-from ambientctl.authz.waypoint import WaypointTarget, evaluate_request, waypoint_policies
+from ambientctl.authz.waypoint import evaluate_request
 from ambientctl.explain.path import Check, Party
 from ambientctl.explain.policies import (
+    enforced_by_waypoint,
     selects,
     summarize,
 )
@@ -58,9 +59,10 @@ class Decision:
     outcome: str = ""
     log: str = ""
     policy: dict[str, Any] | None = None
-    findings: list[dict[str, str]] = field(default_factory=list)  # flow findings {id, severity, message}
     log_field: str = ""  # ztunnelLog | proxyLog when the log is not the deciding component's own
     network_policy: dict[str, Any] | None = None  # the NetworkPolicy leg that dropped the connection
+    # findings only this flow has (a destination's own findings are findings.py's: dry-run-enforced-by-old-ztunnel)
+    findings: list[Any] = field(default_factory=list)
 
     @classmethod
     def bypassed_waypoint(cls, view: MeshView, check: Check) -> Decision:
@@ -108,21 +110,6 @@ def _waypoint_of(view: MeshView, pod: o.Pod) -> tuple[str, str, list[str]] | Non
     return (wp.namespace, wp.name, [wp.service_account]) if wp else None
 
 
-def _old_ztunnel_dry_runs(view: MeshView, ep: o.Pod) -> list[dict[str, str]]:
-    """Dry-run policies on this destination that its ztunnel enforces because it predates the dryRun field."""
-    out = []
-    root = view.install.root_namespace
-    for key, t in view.authz_index.translations.items():
-        ap = t.source
-        if t.effect != "enforced-by-old-ztunnel" or ap.meta.namespace not in (ep.meta.namespace, root):
-            continue
-        if ap.selector is not None and not selects(ap.selector, ep.meta.labels):
-            continue
-        out.append({"id": "dry-run-enforced-by-old-ztunnel", "severity": "error",
-                    "message": dry_run_old_ztunnel_message(view, key)})
-    return out
-
-
 def dry_run_old_ztunnel_message(view: MeshView, key: str) -> str:
     """One sentence for describe's and explain's `dry-run-enforced-by-old-ztunnel` finding."""
     return (f"dry-run AuthorizationPolicy {key} is enforced for real: istiod {view.version} sends it with dryRun=true, "
@@ -152,7 +139,6 @@ def decide(view: MeshView, check: Check, src: Party, ep: o.Pod | None, tgt: Targ
         if z.builtin and z.policy:
             decided = {"builtin": z.policy.rsplit("/", 1)[-1]}
         d = Decision(z.allowed, decided, reasons)
-        d.findings = _old_ztunnel_dry_runs(view, ep)
         key = z.policy or (z.decided_by.get("defaultDeny") or [None])[0]
         d.policy = _policy_doc(view, key, z.rule, "enforced by ztunnel")
         if d.policy and d.policy["notes"]:
@@ -173,14 +159,7 @@ def decide(view: MeshView, check: Check, src: Party, ep: o.Pod | None, tgt: Targ
                 tgt.service is not None and tgt.addressed == "service") else []
             if tgt.entry is not None:  # egress: policies targeting the ServiceEntry
                 services = [("ServiceEntry", tgt.entry.entry.meta.namespace, tgt.entry.entry.meta.name)]
-            served = (ep.meta.namespace, tuple(sorted(ep.meta.labels.items()))) if ep else ("", ())
-            cache = view.__dict__.setdefault("_waypoint_policy_cache", {})
-            ck = (wp.key, tuple(services), served)
-            if ck not in cache:  # the same waypoint/service pair recurs across explain --matrix cells
-                target = WaypointTarget(wp.namespace, wp.name, wp.gateway.class_name, services,
-                                        wp.pods[0].meta.labels if wp.pods else {}, served[0], dict(served[1]))
-                cache[ck] = waypoint_policies(view.cluster.authorization_policies, target, view.authz_settings)
-            attached, notes = cache[ck]
+            attached, notes = enforced_by_waypoint(view, wp, tuple(services), ep)
             pols = [a.policy for a in attached]
             where = f"waypoint {check.enforcer}"
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ambientctl.explain import wire
+from ambientctl.explain import findings, wire
 from ambientctl.explain.decide import Decision, decide
 from ambientctl.explain.path import Party, Plan, plan
 from ambientctl.explain.routing import HttpRequest, route_request
@@ -32,7 +32,8 @@ def explain(view: MeshView, src_ref: str, dst_ref: str, *, namespace: str | None
 
 def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str = "http", method: str = "GET",
                      path: str = "/", headers: dict[str, str] | None = None,
-                     resolve: dict[str, str] | None = None) -> dict[str, Any]:
+                     resolve: dict[str, str] | None = None, with_findings: bool = True) -> dict[str, Any]:
+    """`with_findings=False` skips matching the parties' findings to the flow (explain --matrix: verdicts only)."""
     if tgt.addressed == "external":
         return _explain_external(view, src, tgt, protocol, method, path, headers, resolve or {})
     req = HttpRequest(method.upper(), path, {k.lower(): v for k, v in (headers or {}).items()},
@@ -66,12 +67,21 @@ def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str =
     warnings = list(p.warnings)
     if d is not None:
         warnings += [w for w in d.warnings if w not in warnings]
+    found: list[Any] = []
+    if with_findings:
+        found += findings.flow_findings(view, flow_of(src, tgt, ep, p), src.pod, ep, p.waypoint, service)
+    found += p.findings + [f for r in results for f in (r[2][4].findings if r[2][4] is not None else [])]
+    found += wire.ztunnel_findings(view, p)  # a ztunnel on the path cut off from istiod by a NetworkPolicy
     verdicts = {(r[2][0]) for r in results}
     if len(verdicts) > 1:
         denied = [r[0].meta.key for r in results if r[0] is not None and not r[2][0]]
         allowed_eps = [r[0].meta.key for r in results if r[0] is not None and r[2][0]]
-        warnings.append(f"endpoints disagree: allowed to {', '.join(allowed_eps)}, denied to {', '.join(denied)}; "
-                        "the verdict shown is for the first endpoint")
+        found.append(findings.flow_finding(
+            "endpoints-disagree", "warning",
+            f"endpoints disagree: allowed to {', '.join(allowed_eps)}, denied to {', '.join(denied)}; "
+            "the verdict shown is for the first endpoint", [findings.ref("Pod", k) for k in allowed_eps + denied]))
+    found_docs = findings.as_dicts(found)
+    warnings += [x["message"] for x in found_docs if x["message"] not in warnings]
     body: dict[str, Any] = {
         "source": src.as_dict(),
         "destination": tgt.as_dict(view),
@@ -84,8 +94,10 @@ def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str =
         "hops": [h.as_dict() for h in p.hops],
         "reasons": reasons,
         "warnings": warnings,
+        "findings": found_docs,
         "routing": routing,
         "endpoint": ep.meta.key if ep is not None else None,
+        "waypoint": waypoint_of_destination(view, tgt, ep, p),
     }
     if len(results) > 1:
         body["endpoints"] = [{"pod": r[0].meta.key if r[0] else None, "verdict": "allow" if r[2][0] else "deny",
@@ -93,13 +105,7 @@ def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str =
     body["outcome"] = _allowed_outcome(routing) if allowed else (d.outcome if d else "")
     if service is not None and view.version.current and view.service_waypoint(service).weighted:
         body["weighted"] = [{"name": n, "weight": w} for n, w in view.service_waypoint(service).weighted]
-    findings = [f for r in results for f in (r[2][4].findings if r[2][4] is not None else [])]
-    cut_off = wire.ztunnel_findings(view, p)  # a ztunnel on the path cut off from istiod by a NetworkPolicy
-    findings += cut_off
-    body["warnings"] += [f["message"] for f in cut_off if f["message"] not in body["warnings"]]
     body["warnings"] += unread_warnings(view)
-    if findings:
-        body["findings"] = list({f["id"] + f["message"]: f for f in findings}.values())
     if d is not None:
         if d.policy is not None:
             body["policy"] = d.policy
@@ -126,6 +132,49 @@ def _no_workload(view: MeshView, ref: str, namespace: str | None) -> bool:
     except NotFound:
         return True
     return False
+def caller_kind(src: Party) -> str:
+    """What kind of client opened the flow (findings.CALLERS)."""
+    if src.role == "waypoint":
+        return "waypoint"
+    if src.role == "gateway":
+        return "gateway"
+    if src.mode == "sidecar":
+        return "sidecar"
+    return "mesh" if src.captured else "out-of-mesh"
+
+
+def flow_of(src: Party, tgt: Target, ep: o.Pod | None, p: Plan) -> findings.Flow:
+    service = tgt.service if tgt.addressed == "service" else None
+    return findings.Flow(
+        source=findings.ref("Pod", src.pod.meta.key) if src.pod is not None else None,
+        caller=caller_kind(src),
+        destination=findings.ref("Pod", ep.meta.key) if ep is not None else None,
+        addressed_by={"service": "service", "pod": "pod-ip"}.get(tgt.addressed, "ip"),
+        port=tgt.target_port(ep) if ep is not None else tgt.port,
+        service=findings.ref("Service", service.meta.key) if service is not None else None,
+        waypoint=findings.ref("Gateway", p.waypoint.key) if p.waypoint is not None else None)
+
+
+def waypoint_of_destination(view: MeshView, tgt: Target, ep: o.Pod | None, p: Plan) -> dict[str, Any]:
+    """explain's `waypoint`: the waypoint the destination is bound to for this address (1.22+: the service's for
+    its VIP, the workload's for a pod IP; before: the workload's), with the istio.io/WaypointBound condition istiod
+    writes for it (MeshView.waypoint_bound); `inPath` says whether this request goes through it; `weighted` lists
+    the 1.31 canary split (primary first) when there is one."""
+    b = None
+    svc = tgt.service if tgt.addressed == "service" else None
+    if svc is not None and view.version.current:
+        b = view.service_waypoint(svc)
+    elif ep is not None:
+        b = view.workload_waypoint(ep)
+    if b is None:
+        return {"name": None, "boundBy": None, "requested": None, "reason": None, "message": None, "inPath": False,
+                "weighted": []}
+    reason, message = view.waypoint_bound(b, svc)
+    return {"name": b.waypoint.key if b.waypoint else None, "boundBy": b.bound_by or None,
+            "requested": b.requested or (b.waypoint.key if b.waypoint else None), "reason": reason,
+            "message": message,
+            "inPath": p.waypoint is not None and b.waypoint is not None and p.waypoint.key == b.waypoint.key,
+            "weighted": [{"name": n, "weight": w} for n, w in b.weighted]}
 
 
 def _allowed_outcome(routing: dict[str, Any] | None) -> str:
@@ -255,8 +304,8 @@ def _explain_external(view: MeshView, src: Party, tgt: Target, protocol: str, me
         "endpoint": None,
         "dns": dns,
     }
-    if e.findings:
-        body["findings"] = e.findings
+    body["findings"] = findings.as_dicts(list(e.findings) + list(p.findings) + (d.findings if d else []))
+    body["warnings"] += [x["message"] for x in body["findings"] if x["message"] not in body["warnings"]]
     if e.binding is not None and e.binding.weighted:
         body["weighted"] = [{"name": n, "weight": w} for n, w in e.binding.weighted]
     body["outcome"] = ("the connection goes out to " + p.hops[-1].name) if allowed else (d.outcome if d else "")

@@ -57,7 +57,7 @@ def matrix(view: MeshView, namespace: str, *, protocol: str = "tcp", method: str
     counts = {"allow": 0, "deny": 0}
     for sname, src in sources:
         for dlabel, tgt in destinations:
-            e = explain_resolved(view, src, tgt, protocol=protocol, method=method, path=path)
+            e = explain_resolved(view, src, tgt, protocol=protocol, method=method, path=path, with_findings=False)
             counts[e["verdict"]] += 1
             cells.append({"source": sname, "destination": dlabel, "verdict": e["verdict"], "path": e["path"],
                           "enforcedBy": e["enforcedBy"], "decidedBy": e["decidedBy"]})

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ambientctl.explain.findings import Finding, flow_finding, ref
 from ambientctl.mesh.view import MeshView, Waypoint
 from ambientctl.model import objects as o
 
@@ -101,6 +102,8 @@ class Plan:
     reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     waypoint: Waypoint | None = None
+    # findings only this flow has (the parties' own are findings.py's, matched to the flow by the engine)
+    findings: list[Finding] = field(default_factory=list)
     failure: str = ""  # a data-path failure before any policy (e.g. `unknown source: 1.2.3.4`)
     failure_component: str = ""
 
@@ -222,18 +225,20 @@ def plan(view: MeshView, src: Party, dst_pod: o.Pod | None, dst_ip: str, dst_por
                                f"sees {src.identity or view.identity(src.pod)}")
                 plan_.checks[0].peer_identity = view.identity(src.pod)
                 if src.pod.node_name != dst_pod.node_name:
-                    warnings.append(
+                    plan_.findings.append(flow_finding(
+                        "hairpin-needs-foreign-certificate", "warning",
                         f"to speak for the caller, ztunnel on {dst_pod.node_name} needs a certificate for "
                         f"{view.identity(src.pod)}; istiod's CA issues it only for service accounts with a pod on "
-                        "that node, so this hairpin may fail with an identity error")
+                        "that node, so this hairpin may fail with an identity error",
+                        [ref("Pod", src.pod.meta.key), ref("Pod", dst_pod.meta.key)]))
             return plan_
         hops = [client, dst_zt_inbound, server]
         reasons.append(
             f"the client is {'outside the mesh' if src.mode == 'none' else src.mode} and sends plaintext: it reaches "
             f"{dst_pod.meta.key} through its ztunnel's plaintext inbound (15006) with no identity")
-        if wp is not None:
-            warnings.append(f"waypoint {wp.key} is bypassed: clients outside the mesh do not know about waypoints, "
-                            "so its L7 policy and routing do not apply")
+        if wp is not None:  # skipped L7 policies are the pod's finding l7-policy-bypassed-out-of-mesh
+            reasons.append(f"waypoint {wp.key} is bypassed: clients outside the mesh do not know about waypoints, "
+                           "so its L7 policy and routing do not apply")
         return Plan("plaintext-passthrough", hops,
                     [Check("dst-ztunnel", dst_zt_inbound.name, None, src.ip)], reasons, warnings)
 
@@ -283,21 +288,25 @@ def plan(view: MeshView, src: Party, dst_pod: o.Pod | None, dst_ip: str, dst_por
         hops.pop(2)  # one ztunnel serves both sides
         hops[1].component = "dst-ztunnel"
     checks = [Check("dst-ztunnel", dst_zt_inbound.name, src.identity, src.ip)]
+    found: list[Finding] = []
     legacy_wp = view.workload_waypoint(dst_pod).waypoint if v.legacy else None
     if legacy_wp is not None:
         # 1.20.0 inbound.rs: RBAC first, then `bypassed waypoint` -> HTTP 401 for HBONE not from the waypoint.
         checks[0].waypoint = legacy_wp
         checks[0].deny_after = "bypassed waypoint"
-        warnings.append(f"{dst_pod.meta.key} has waypoint {legacy_wp.key}, but this client sends HBONE directly: "
-                        f"Istio {v} ztunnel rejects it with 401 'bypassed waypoint'")
+        found.append(flow_finding(
+            "waypoint-bypass-rejected", "error",
+            f"{dst_pod.meta.key} has waypoint {legacy_wp.key}, but this client sends HBONE directly: "
+            f"Istio {v} ztunnel rejects it with 401 'bypassed waypoint'",
+            [ref("Pod", dst_pod.meta.key), ref("Gateway", legacy_wp.key)]))
     if src.role == "gateway" and v.current:
         reasons.append(f"the gateway's Envoy sends HBONE straight to {dst_pod.meta.key}: the destination ztunnel "
                        f"sees the gateway's identity {src.identity}")
         skipped = view.service_waypoint(service).waypoint if addressed_service else None
-        if skipped is not None:
-            warnings.append(f"ingress gateway {src.namespace}/{src.name} skips waypoint {skipped.key} of "
-                            f"{service.meta.key}: its L7 policies and routes do not apply to ingress traffic "
-                            "(istio.io/ingress-use-waypoint; istio#51214)")
+        if skipped is not None:  # skipped L7 policies are the pod's finding l7-policy-bypassed-ingress
+            reasons.append(f"ingress gateway {src.namespace}/{src.name} skips waypoint {skipped.key} of "
+                           f"{service.meta.key}: its L7 policies and routes do not apply to ingress traffic "
+                           "(istio.io/ingress-use-waypoint; istio#51214)")
     if src.mode == "sidecar":
         # Sidecars pick endpoints themselves and speak HBONE to ambient pods directly; they never send to a
         # waypoint (istio#51445, PR #57729 rejected; still so in 1.31).
@@ -305,11 +314,11 @@ def plan(view: MeshView, src: Party, dst_pod: o.Pod | None, dst_ip: str, dst_por
             (view.workload_waypoint(dst_pod).waypoint if v.current else None)
         reasons.append(f"the client's sidecar sends HBONE directly to {dst_pod.meta.key}; the destination ztunnel "
                        f"sees the sidecar's identity {src.identity}")
-        if skipped is not None:
-            warnings.append(f"the client has a sidecar: sidecars do not use waypoints, so waypoint {skipped.key} "
-                            "and its L7 policies are bypassed (istio#51445)")
-        return Plan("sidecar-direct", hops, checks, reasons, warnings)
-    return Plan("direct-hbone", hops, checks, reasons, warnings)
+        if skipped is not None:  # skipped L7 policies are the pod's finding l7-policy-bypassed-sidecar
+            reasons.append(f"the client has a sidecar: sidecars do not use waypoints, so waypoint {skipped.key} "
+                           "and its L7 policies are bypassed (istio#51445)")
+        return Plan("sidecar-direct", hops, checks, reasons, warnings, findings=found)
+    return Plan("direct-hbone", hops, checks, reasons, warnings, findings=found)
 
 
 def canary_note(view: MeshView, b, subject: str, reasons: list[str], warnings: list[str]) -> None:  # type: ignore[no-untyped-def]

@@ -26,6 +26,16 @@ def _dns_capture(view: MeshView, pod: o.Pod) -> dict[str, Any]:
 
 
 def describe_pod(view: MeshView, pod: o.Pod) -> dict[str, Any]:
+    doc = describe_pod_facts(view, pod)
+    found = f.pod_findings(view, pod, doc)
+    out = {k: v for k, v in doc.items() if k not in ("istioVersion", "istioVersionSource", "source", "notes")}
+    out["findings"] = [x.as_dict() for x in found]
+    out.update({k: v for k, v in doc.items() if k in ("istioVersion", "istioVersionSource", "source", "notes")})
+    return out
+
+
+def describe_pod_facts(view: MeshView, pod: o.Pod) -> dict[str, Any]:
+    """The PodDescription body without findings (what the findings checks read)."""
     enr = view.enrollment(pod)
     ambient = enr.mode == "ambient"
     zt = view.ztunnel_for(pod)
@@ -68,7 +78,6 @@ def describe_pod(view: MeshView, pod: o.Pod) -> dict[str, Any]:
     doc["policies"] = attached_policies(view, pod, enr.mode, wl_binding, svc_bindings, own_waypoint)
     doc["peerAuthentication"] = effective_peer_authentication(view, pod)
     doc["routes"] = _routes(view, svc_bindings)
-    doc["findings"] = [x.as_dict() for x in f.pod_findings(view, pod, enr, zt, wl_binding, svc_bindings, doc)]
     doc["istioVersion"] = view.version.label
     doc["istioVersionSource"] = view.install.version_source
     doc["source"] = view.cluster.source
@@ -113,7 +122,7 @@ def _service(view: MeshView, s: o.Service, b: WaypointBinding) -> dict[str, Any]
         "waypoint": _binding(view, b),
     }
     if b.problem:
-        d["waypointProblem"] = {"requested": b.requested, "reason": b.problem_reason or None, "message": b.problem}
+        d["waypointProblem"] = {"requested": b.requested, "reason": b.problem_reason or None, "message": b.problem_text}
     return d
 
 

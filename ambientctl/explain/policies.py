@@ -7,14 +7,35 @@ selector"); `targetRefs` policies go to the waypoint of the referenced Service/G
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ambientctl.mesh.view import MeshView, Waypoint, WaypointBinding
 from ambientctl.model import objects as o
 
+if TYPE_CHECKING:
+    from ambientctl.authz.waypoint import Attachment
+
 
 def selects(selector: dict[str, str] | None, labels: dict[str, str]) -> bool:
     return selector is not None and all(labels.get(k) == v for k, v in selector.items())
+
+
+def enforced_by_waypoint(view: MeshView, wp: Waypoint, services: tuple[tuple[str, str, str], ...] = (),
+                         served: o.Pod | None = None) -> tuple[list[Attachment], list[str]]:
+    """The policies waypoint `wp` enforces for requests to `services` (targetRefs; kind, namespace, name) and to
+    the workload `served` (2022: the served workload's selector policies), and notes on those it ignores — the
+    one place describe and explain ask (authz/waypoint.py `waypoint_policies` has the rules per era). 1.18–1.21
+    selector policies match the waypoint's pod labels, also when the snapshot holds no waypoint pod."""
+    from ambientctl.authz.waypoint import WaypointTarget, waypoint_policies
+
+    served_key = (served.meta.namespace, tuple(sorted(served.meta.labels.items()))) if served is not None else ("", ())
+    cache = view.__dict__.setdefault("_waypoint_policy_cache", {})
+    ck = (wp.key, services, served_key)
+    if ck not in cache:  # the same waypoint/service pair recurs across explain --matrix cells
+        target = WaypointTarget(wp.namespace, wp.name, wp.gateway.class_name, list(services),
+                                view.waypoint_pod_labels(wp), served_key[0], dict(served_key[1]))
+        cache[ck] = waypoint_policies(view.cluster.authorization_policies, target, view.authz_settings)
+    return cache[ck]  # type: ignore[no-any-return]
 
 
 def attached_policies(
@@ -31,9 +52,32 @@ def attached_policies(
     if root != ns:
         candidates = candidates + view.cluster.of_kind("AuthorizationPolicy", root)
     used_waypoints = {b.waypoint.key: b.waypoint for b in [wl] + [b for _, b in svcs] if b.waypoint}
+    # 1.18–1.21 and 2022: one waypoint serves every call to the pod and ztunnel skips policy for its traffic
+    # (ztunnel 1.20 inbound.rs "request from waypoint, skipping policy"; 2022 ztunnelgen.go skips RBAC for the
+    # waypoint's identity), so what that waypoint enforces is the pod's policy.
+    legacy_wp = (wl.waypoint or own_waypoint) if not view.version.current else None
+    by_waypoint: dict[str, str] = {}
+    if legacy_wp is not None:
+        attached, _ = enforced_by_waypoint(view, legacy_wp, served=pod if own_waypoint is None else None)
+        by_waypoint = {a.policy.meta.key: a.why for a in attached}
+        wp_ns = legacy_wp.namespace
+        if wp_ns not in (ns, root):
+            candidates = candidates + view.cluster.of_kind("AuthorizationPolicy", wp_ns)
     out = []
     for ap in candidates:
-        entry = _attachment(view, ap, pod, mode, root, svcs, used_waypoints, own_waypoint)
+        if legacy_wp is not None and ap.meta.key in by_waypoint:
+            entry: dict[str, Any] | None = {
+                "enforcedBy": "waypoint", "enforcer": legacy_wp.key,
+                "scope": "this waypoint" if own_waypoint is not None else f"waypoint {legacy_wp.key}",
+                "why": by_waypoint[ap.meta.key] + (f"; waypoint {legacy_wp.key} serves every call to this pod"
+                                                    if own_waypoint is None else "")}
+        else:
+            entry = _attachment(view, ap, pod, mode, root, svcs, used_waypoints, own_waypoint)
+            if entry is not None and legacy_wp is not None and own_waypoint is None and \
+                    entry["enforcedBy"] == "ztunnel":
+                entry["skippedFor"] = legacy_wp.key
+                entry["why"] += (f"; but ztunnel skips policy for traffic from waypoint {legacy_wp.key}, which every "
+                                 f"call to this pod goes through in Istio {view.version}")
         if entry is not None:
             entry.update(
                 name=ap.meta.name,
@@ -48,7 +92,8 @@ def attached_policies(
                 if t is not None and (t.notes or t.effect):
                     entry.update(notes=list(t.notes), effectAtZtunnel=t.effect or None)
             out.append({k: entry[k] for k in ("name", "namespace", "action", "enforcedBy", "enforcer", "scope",
-                                               "says", "dryRun", "rules", "why", "notes", "effectAtZtunnel")
+                                               "says", "dryRun", "rules", "why", "notes", "effectAtZtunnel",
+                                               "skippedFor")
                         if k in entry})
     return out
 

@@ -78,12 +78,17 @@ class WaypointBinding:
     waypoint: Waypoint | None = None
     bound_by: str = ""  # the label/annotation that asked for it, as a sentence fragment
     requested: str = ""  # "ns/name" the label asked for
-    problem: str = ""  # why the requested waypoint is not used (istiod's condition message)
+    problem: str = ""  # why the requested waypoint is not used: istiod's condition message, verbatim
     problem_reason: str = ""  # WaypointIsNotReady | AttachmentDenied | UnsupportedTrafficType | ...
+    problem_detail: str = ""  # what ambientctl adds to istiod's message (e.g. that no such Gateway exists)
     silent: bool = False  # a namespace waypoint that simply does not serve this traffic type
     # 1.31 weighted canary: [(ns/name, weight)] primary first, as istiod sends `weighted_waypoints` to ztunnel
     weighted: list[tuple[str, int]] = field(default_factory=list)
     canary: Waypoint | None = None
+
+    @property
+    def problem_text(self) -> str:
+        return self.problem + (f": {self.problem_detail}" if self.problem_detail else "")
 
 
 class MeshView:
@@ -269,6 +274,21 @@ class MeshView:
         sa = pods[0].service_account if pods else name
         return Waypoint(gw, bool(gw.addresses), traffic, sa, pods)
 
+    def waypoint_pod_labels(self, wp: Waypoint) -> dict[str, str]:
+        """The labels of the waypoint's pods, which 1.18–1.21 selector policies match: from a pod when the snapshot
+        holds one, else what istiod's deployment template gives them (1.18.0–1.21 `istio-discovery/files/
+        waypoint.yaml`: the Gateway's labels plus `istio.io/gateway-name` and `gateway.istio.io/managed`; 1.22+
+        names the Gateway with `gateway.networking.k8s.io/gateway-name`)."""
+        if wp.pods:
+            return wp.pods[0].meta.labels
+        labels = dict(wp.gateway.meta.labels)
+        if self.version.current:
+            labels[GATEWAY_NAME_LABEL] = wp.name
+        else:
+            labels["istio.io/gateway-name"] = wp.name
+        labels["gateway.istio.io/managed"] = "istio.io-mesh-controller"
+        return labels
+
     def waypoint_of_pod(self, pod: o.Pod) -> Waypoint | None:
         """The waypoint this pod *is* (not the one it uses)."""
         self.waypoints()
@@ -453,8 +473,9 @@ class MeshView:
         wp = self.waypoints().get(f"{wp_ns}/{wp_name}")
         if wp is None or not wp.ready:
             b.problem_reason = "WaypointIsNotReady"
-            b.problem = (f'waypoint "{wp_ns}/{wp_name}" is not ready' +
-                         ("" if wp else f": no waypoint Gateway {wp_ns}/{wp_name} exists"))
+            b.problem = f'waypoint "{wp_ns}/{wp_name}" is not ready'
+            if wp is None:
+                b.problem_detail = f"no waypoint Gateway {wp_ns}/{wp_name} exists"
             return b
         if wp_ns != ns and not self._attachment_allowed(wp, ns):
             b.problem_reason = "AttachmentDenied"
@@ -472,6 +493,29 @@ class MeshView:
             return b
         b.waypoint = wp
         return b
+
+    def waypoint_bound(self, b: WaypointBinding, svc: o.Service | None = None) -> tuple[str | None, str | None]:
+        """(reason, message) of the `istio.io/WaypointBound` condition istiod writes for this binding (istiod
+        1.24+ `ambient/status.go` and `model.ServiceInfo.GetConditions`; the ingress sentence from 1.25), or
+        (None, None) when no waypoint is asked for. Earlier istiods write no condition; the reason still names
+        why the binding failed."""
+        if b.waypoint is not None:
+            if not self.version.current:
+                return None, None  # no condition before 1.24; boundBy says why
+            msg = f"Successfully attached to waypoint {b.waypoint.key}"
+            if svc is not None and self.version.at_least(1, 25):
+                ns_labels = self.cluster.namespace_labels(svc.meta.namespace)
+                if self.ingress_use_waypoint(svc.meta.labels, svc.meta.namespace)[0]:
+                    msg += ". Ingress traffic will traverse the waypoint"
+                elif INGRESS_USE_WAYPOINT in svc.meta.labels or INGRESS_USE_WAYPOINT in ns_labels:
+                    msg += (". Ingress traffic is not using the waypoint, set the istio.io/ingress-use-waypoint label "
+                            "to true if desired.")
+            if b.problem:  # the primary is bound: the problem is the canary's (1.31 GetConditions)
+                msg += f". Canary waypoint not attached: {b.problem}"
+            return "WaypointAccepted", msg
+        if b.problem and not b.silent:
+            return b.problem_reason or None, b.problem
+        return None, None
 
     def _attachment_allowed(self, wp: Waypoint, ns: str) -> bool:
         frm = wp.gateway.allowed_routes_from

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ambientctl.output.console import section, text_output
+from ambientctl.output.pod_text import SEV_MARK
 
 COMPONENT_LABEL = {
     "client": "client",
@@ -164,11 +165,17 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
     if doc.get("ztunnelLog") or doc.get("proxyLog"):
         section(c, "Expected log", f"[dim]{escape(doc.get('ztunnelLog') or doc.get('proxyLog'))}[/]")
 
-    if doc["warnings"]:
+    found = doc.get("findings") or []
+    said = {x["message"] for x in found}
+    plain = [w for w in doc["warnings"] if w not in said]
+    if found or plain:
         t = Table.grid(padding=(0, 1))
         t.add_column(no_wrap=True)
         t.add_column(overflow="fold")
-        for w in doc["warnings"]:
+        for x in found:  # findings first, as describe shows them
+            mark, style = SEV_MARK.get(x["severity"], ("▲", "warn"))
+            t.add_row(f"[{style}]{mark}[/]", f"[{style}]{escape(x['id'])}[/]  {escape(x['message'])}")
+        for w in plain:
             t.add_row("[warn]▲[/]", escape(w))
         section(c, "Warnings", t)
     c.print()

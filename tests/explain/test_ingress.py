@@ -99,7 +99,7 @@ def test_gateway_without_the_label_skips_the_waypoint_and_dst_ztunnel_sees_the_g
     assert e["decidedBy"] == {"defaultDeny": ["default/productpage-from-waypoint"]}
     assert e["ztunnelLog"] == REJECT
     assert any(GW_ID in r for r in e["reasons"])
-    assert any("skips waypoint default/waypoint" in w and "istio#51214" in w for w in e["warnings"])
+    assert any("skips waypoint default/waypoint" in w and "istio#51214" in w for w in e["reasons"])
 
 
 @pytest.mark.parametrize(("version", "svc_label", "ns_label", "uses"), [

@@ -113,7 +113,7 @@ def test_out_of_mesh_client_is_plaintext_without_identity_and_bypasses_the_waypo
     assert p.path == "plaintext-passthrough"
     assert components(p) == ["client", "dst-ztunnel", "server"]
     assert p.checks[0].peer_identity is None
-    assert any("waypoint default/waypoint is bypassed" in w for w in p.warnings)
+    assert any("waypoint default/waypoint is bypassed" in r for r in p.reasons)
 
 
 def test_unknown_ip_source_is_outside_the_mesh(current):
@@ -131,7 +131,7 @@ def test_sidecar_client_bypasses_the_waypoint(current):
     p = explain_path(current, "httpbin-1", "productpage:9080")
     assert p.path == "sidecar-direct"
     assert p.checks[0].peer_identity == "spiffe://cluster.local/ns/default/sa/httpbin"
-    assert any("istio#51445" in w for w in p.warnings)
+    assert any("istio#51445" in r for r in p.reasons)
 
 
 LEGACY_WAYPOINT = """

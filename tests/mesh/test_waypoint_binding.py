@@ -101,7 +101,7 @@ def test_missing_or_unready_waypoint_is_not_bound_fail_open():
              svc("a", labels={"istio.io/use-waypoint": "ghost"}), svc("b", labels={"istio.io/use-waypoint": "notready"}))
     a = v.service_waypoint(v.cluster.service("default", "a"))
     b = v.service_waypoint(v.cluster.service("default", "b"))
-    assert a.waypoint is None and a.problem_reason == "WaypointIsNotReady" and "no waypoint Gateway" in a.problem
+    assert a.waypoint is None and a.problem_reason == "WaypointIsNotReady" and "no waypoint Gateway" in a.problem_text
     assert b.waypoint is None and b.problem == 'waypoint "default/notready" is not ready'
 
 

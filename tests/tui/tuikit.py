@@ -121,7 +121,15 @@ DENY: dict[str, Any] = {
         "default/ratings-viewer has no rules left at ztunnel (its only rule needs HTTP) and matches nothing.",
         "ALLOW policies exist but none matched, so the request is denied.",
     ],
-    "warnings": ["default/ratings-viewer: rule 0 dropped at ztunnel (operation.methods need HTTP)"],
+    "warnings": ["AuthorizationPolicy default/ratings-viewer is enforced by ztunnel but every rule needs HTTP "
+                 "attributes: istiod drops them, the ALLOW policy matches nothing, and all traffic to this pod is "
+                 "denied. Attach it to a waypoint with targetRefs instead."],
+    "findings": [{"id": "l7-rule-dropped-at-ztunnel", "severity": "error",
+                  "message": "AuthorizationPolicy default/ratings-viewer is enforced by ztunnel but every rule needs "
+                             "HTTP attributes: istiod drops them, the ALLOW policy matches nothing, and all traffic "
+                             "to this pod is denied. Attach it to a waypoint with targetRefs instead.",
+                  "objects": ["AuthorizationPolicy/default/ratings-viewer", "Pod/default/ratings-v1-1"],
+                  "flows": [{"destination": "Pod/default/ratings-v1-1"}]}],
     "routing": None,
     "outcome": "the client sees the connection reset (curl: (56) Recv failure: Connection reset by peer)",
     "ztunnelLog": "connection closed due to policy rejection: allow policies exist, but none allowed",

@@ -85,7 +85,11 @@ def why_renderable(doc: dict[str, Any]) -> Group:
                                        + (" (Istio default)" if rr.get("default") else "")))
     if doc.get("warnings"):
         parts += [Text(""), Text("Warnings", "bold underline yellow")]
-        parts += [Text.assemble(("▲ ", "yellow"), w) for w in doc["warnings"]]
+        found = doc.get("findings") or []
+        said = {x["message"] for x in found}
+        parts += [Text.assemble(("▲ ", "red" if x["severity"] == "error" else "yellow"), (f"{x['id']}  ", "yellow"),
+                                x["message"]) for x in found]
+        parts += [Text.assemble(("▲ ", "yellow"), w) for w in doc["warnings"] if w not in said]
     if doc.get("endpoints"):
         parts += [Text(""), Text("Endpoints", "bold underline")]
         for e in doc["endpoints"]:
