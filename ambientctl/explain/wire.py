@@ -260,7 +260,12 @@ def drop_doc(view: MeshView, drop: Drop) -> dict[str, Any]:
 
 def drop_findings(view: MeshView, drop: Drop) -> list[dict[str, str]]:
     """The describe findings of the pod whose policy dropped this leg that explain this drop (same code)."""
-    ids = {"networkpolicy-blocks-hbone"} if drop.leg.wire.port == HBONE_PORT else set()
+    w = drop.leg.wire
+    nps = policies(view)
+    # the HBONE finding concerns this flow when the same policy would admit this peer on an app port
+    ids = {"networkpolicy-blocks-hbone"} if w.port == HBONE_PORT and w.dst.pod is not None and any(
+        nps.side(Wire(w.src, w.dst, port), drop.side.direction).allowed for port in _app_ports(view, w.dst.pod)) \
+        else set()
     if drop.leg.wire.src.ip in (PROBE_SNAT_V4, PROBE_SNAT_V6):
         ids.add("networkpolicy-blocks-probes")
     if drop.leg.wire.port == ISTIOD_XDS_PORT:

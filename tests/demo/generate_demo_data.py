@@ -1019,6 +1019,83 @@ def build_current(name: str, with_l7: bool) -> Demo:
     return demo
 
 
+NP_IPS = {"tcp-echo": "192.168.36.88"}
+NP_SVC = {"tcp-echo": "10.100.201.9"}
+CILIUM_IMAGE = "quay.io/cilium/cilium:v1.20.2"
+
+
+def networkpolicy_current(demo: Demo, era: str) -> list[str]:
+    """The top two ambient problems of research/istio-2026.md §2: NetworkPolicies that admit the app port but not
+    HBONE 15008, and kubelet probes (SNATed to 169.254.7.127) dropped by a default-deny policy under Cilium.
+    Returns the names of pods that are deliberately not Ready (their probe is dropped)."""
+    e = ERAS[era]
+    f = "80-networkpolicy.yaml"
+    demo.headers[f] = f"""# Demo cluster `{demo.name}`: Kubernetes NetworkPolicy, enforced by Cilium (research/istio-2026.md §2 items 1-2,
+# the most common reasons ambient traffic fails; research/istio.md §6.5). DELIBERATE MISCONFIGURATIONS:
+# (n1) default/ratings-from-reviews admits TCP 9080 from the reviews pods but not HBONE 15008: in ambient every
+#      connection from a captured client arrives on 15008 (istio.io ambient/usage/networkpolicy), so
+#      reviews -> ratings times out after 10 s with `connection timed out, maybe a NetworkPolicy is blocking HBONE
+#      port 15008` (ztunnel PR #1229; the Bitnami/Calico reports istio#52742, bitnami/charts#31394).
+# (n2) namespace echo is default-deny with an allow of TCP 9000-9001 from namespace default: HBONE from sleep is
+#      dropped as in (n1), and the kubelet's readiness probe, SNATed to 169.254.7.127 by istio-cni, is no longer
+#      node traffic, so Cilium drops it and tcp-echo never turns Ready (Istio's Cilium prerequisite: a
+#      CiliumClusterwideNetworkPolicy allowing 169.254.7.127/32; istio#49277)."""
+    cilium_labels = {"app.kubernetes.io/name": "cilium-agent", "app.kubernetes.io/part-of": "cilium",
+                     "k8s-app": "cilium"}
+    daemonset(demo, f, "kube-system", "cilium", {"k8s-app": "cilium"}, cilium_labels, None,
+              {"serviceAccountName": "cilium", "hostNetwork": True, "priorityClassName": "system-node-critical",
+               "containers": [{"name": "cilium-agent", "image": CILIUM_IMAGE, "command": ["cilium-agent"],
+                               "args": ["--config-dir=/tmp/cilium/config-map"]}]},
+              [at(N1, None), at(N2, None)], labels={"k8s-app": "cilium", "app.kubernetes.io/part-of": "cilium"},
+              comment="Cilium in chaining mode over the VPC CNI (helm cni.chainingMode=aws-cni, cni.exclusive=false as\n"
+                      "Istio's platform prerequisites require): the VPC CNI assigns pod IPs, Cilium enforces NetworkPolicy.")
+    service_account(demo, f, "kube-system", "cilium")
+    demo.add(f, {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": demo.meta("ratings-from-reviews", "default", _kind="NetworkPolicy", generation=1),
+        "spec": {"podSelector": {"matchLabels": {"app": "ratings"}}, "policyTypes": ["Ingress"],
+                 "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "reviews"}}}],
+                              "ports": [{"port": 9080, "protocol": "TCP"}]}]},
+    }, "(n1) Written before the namespace joined the mesh: only reviews may call ratings, on its app port. Missing:\n"
+       "`- {port: 15008, protocol: TCP}` (what istio.io ambient/usage/networkpolicy tells users to add).")
+    namespace(demo, "echo", {"istio.io/dataplane-mode": "ambient"}, "(n2) An ambient namespace with a default-deny policy.")
+    real = load_real("head/tcp-echo/tcp-echo.yaml")
+    service_account(demo, f, "echo", "default")
+    service_from_real(demo, f, real_obj(real, "Service", "tcp-echo"), "echo", NP_SVC["tcp-echo"])
+    dep_doc = real_obj(real, "Deployment", "tcp-echo")
+    dep_doc["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = {
+        "tcpSocket": {"port": 9000}, "periodSeconds": 10, "timeoutSeconds": 1}
+    dep = deployment(demo, f, dep_doc, "echo", replicas_ready=0,
+                     comment="The real istio/istio samples/tcp-echo/tcp-echo.yaml (head) plus a tcpSocket readiness probe on\n"
+                             "9000 (the sample has none): kubelet probes are what in-pod redirection SNATs to 169.254.7.127.")
+    (p,) = pods_of_deployment(demo, f, dep, [at(N1, NP_IPS["tcp-echo"])], annotations=REDIRECT)
+    st = p["status"]
+    for c in st["conditions"]:
+        if c["type"] in ("Ready", "ContainersReady"):
+            c.update(status="False", reason="ContainersNotReady",
+                     message="containers with unready status: [tcp-echo]")
+    for cs in st["containerStatuses"]:
+        cs["ready"] = False
+    dep["status"].update(availableReplicas=0, readyReplicas=0, unavailableReplicas=1)
+    dep["status"]["conditions"][0].update(status="False", reason="MinimumReplicasUnavailable",
+                                          message="Deployment does not have minimum availability.")
+    demo.add(f, {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": demo.meta("default-deny", "echo", _kind="NetworkPolicy", generation=1),
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+    }, "(n2) Default deny of ingress for every pod of the namespace (kubernetes.io NetworkPolicy \"Default policies\").")
+    demo.add(f, {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": demo.meta("allow-from-default", "echo", _kind="NetworkPolicy", generation=1),
+        "spec": {"podSelector": {"matchLabels": {"app": "tcp-echo"}}, "policyTypes": ["Ingress"],
+                 "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
+                     "kubernetes.io/metadata.name": "default"}}}],
+                              "ports": [{"port": 9000, "endPort": 9001, "protocol": "TCP"}]}]},
+    }, "(n2) Clients in namespace default may use the echo ports 9000-9001; neither 15008 (HBONE) nor\n"
+       "169.254.7.127 (probes) is admitted.")
+    return [p["metadata"]["name"]]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # seed-2022: the experimental-ambient build the seeds used
 
@@ -1591,6 +1668,7 @@ def build_ambient_131() -> Demo:
                      gw_comment="Gateway `waypoint-v2`: the canary waypoint (e.g. a new proxy version), ready.")
     ingress_gateway_131(demo)
     egress_131(demo)
+    networkpolicy_current(demo, "1.31")
     return demo
 
 

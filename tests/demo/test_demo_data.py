@@ -33,6 +33,8 @@ IMAGES = {
                       "docker.io/istio/install-cni:1.31.1"}, "1.31"),
 }
 
+# Pods deliberately not Ready: ambient-1.31's tcp-echo, whose readiness probe a NetworkPolicy drops (80-networkpolicy.yaml).
+NOT_READY: dict[str, set[str]] = {"ambient-1.31": {"echo/tcp-echo-c8cb65fd67-cd5pc"}}
 # Services whose selector deliberately matches no pod, per demo (none today: every Service has endpoints).
 UNMATCHED_SELECTORS: dict[str, set[str]] = {name: set() for name in DEMOS}
 
@@ -80,12 +82,13 @@ def test_readme_lists_every_application_pod(demo):
 
 
 def test_pods_are_scheduled_running_and_have_identity(demo):
-    _, cluster = demo
+    name, cluster = demo
     sas = {(s.meta.namespace, s.meta.name) for s in cluster.service_accounts}
     for p in cluster.pods:
         assert p.node_name in cluster.nodes, f"{p.meta.key}: node {p.node_name!r} does not exist"
         assert p.ip, f"{p.meta.key}: no pod IP"
-        assert p.phase == "Running" and p.ready, f"{p.meta.key}: not Running/Ready"
+        assert p.phase == "Running", f"{p.meta.key}: not Running"
+        assert p.ready != (p.meta.key in NOT_READY.get(name, set())), f"{p.meta.key}: readiness"
         assert (p.meta.namespace, p.service_account) in sas, f"{p.meta.key}: no ServiceAccount {p.service_account}"
         assert p.owner_kind in ("ReplicaSet", "DaemonSet"), p.meta.key
 
