@@ -22,10 +22,12 @@ def explain(view: MeshView, src_ref: str, dst_ref: str, *, namespace: str | None
             protocol: str = "http", method: str = "GET", path: str = "/",
             headers: dict[str, str] | None = None, resolve: dict[str, str] | None = None) -> dict[str, Any]:
     """`resolve`: HOST -> IP, what the upstream resolver answers for names no ServiceEntry gives an address."""
-    tgt = resolve_target(view, dst_ref, namespace, port)
-    if src_ref == "kubelet" and tgt.endpoints and _no_workload(view, src_ref, namespace):
-        src_ref = f"node/{tgt.endpoints[0].node_name}"  # the kubelet of the node the destination runs on
+    if src_ref == "kubelet" and _no_workload(view, src_ref, namespace):
+        tgt = resolve_target(view, dst_ref, namespace, port)
+        if tgt.endpoints:  # the kubelet of the node the destination runs on
+            src_ref = f"node/{tgt.endpoints[0].node_name}"
     src = resolve_source(view, src_ref, namespace)
+    tgt = resolve_target(view, dst_ref, namespace, port)
     return explain_resolved(view, src, tgt, protocol=protocol, method=method, path=path, headers=headers,
                             resolve=resolve)
 

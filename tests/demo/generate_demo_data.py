@@ -1028,7 +1028,6 @@ def networkpolicy_current(demo: Demo, era: str) -> list[str]:
     """The top two ambient problems of research/istio-2026.md §2: NetworkPolicies that admit the app port but not
     HBONE 15008, and kubelet probes (SNATed to 169.254.7.127) dropped by a default-deny policy under Cilium.
     Returns the names of pods that are deliberately not Ready (their probe is dropped)."""
-    e = ERAS[era]
     f = "80-networkpolicy.yaml"
     demo.headers[f] = f"""# Demo cluster `{demo.name}`: Kubernetes NetworkPolicy, enforced by Cilium (research/istio-2026.md §2 items 1-2,
 # the most common reasons ambient traffic fails; research/istio.md §6.5). DELIBERATE MISCONFIGURATIONS:
