@@ -428,7 +428,7 @@ def at(node_name: str, ip: str | None) -> tuple[str, str, str | None]:
 def cluster_base(demo: Demo, era: str, default_ambient: bool = True, default_labels=None) -> None:
     e = ERAS[era]
     demo.headers["00-cluster.yaml"] = f"""# Demo cluster `{demo.name}`: nodes and namespaces.
-# Derived from: the seed walkthrough /work/shared/seeds/001_e807b8d8164aa239.txt (eksctl cluster
+# Derived from: the seed walkthrough 001_e807b8d8164aa239.txt (eksctl cluster
 # aws-demo-cluster01, us-east-1, 2 x m5.large workers, pod IPs from the VPC CNI in 192.168.0.0/16, Service IPs
 # in 10.100.0.0/16). Node names/IPs are EKS-style (ip-<a-b-c-d>.ec2.internal) and chosen so the seed's real pod
 # IPs (sleep 192.168.58.148, productpage 192.168.13.108) fall in each node's /19 subnet."""
@@ -506,10 +506,10 @@ def bookinfo_apps(demo: Demo, era: str, place: dict, ips: dict, svc_ips: dict, n
     real = load_real(e["bookinfo"])
     demo.headers[file] = f"""# Demo cluster `{demo.name}`: the Bookinfo application as a running cluster shows it.
 # Derived from the real manifest istio/istio samples/bookinfo/platform/kube/bookinfo.yaml
-# (copy: /work/shared/realdata/istio-istio/samples/{e['bookinfo']}): Services, ServiceAccounts and
+# (copy: tests/realdata/istio-istio/samples/{e['bookinfo']}): Services, ServiceAccounts and
 # Deployments are that file's objects (plus namespace, uid, clusterIP and status); each Deployment's Pod is its
 # pod template with pod-template-hash, nodeName, podIP and Ready status added. ReplicaSets are omitted.
-# Seed: /work/shared/seeds/001_e807b8d8164aa239.txt step 5 (`kubectl apply -f samples/bookinfo/...`)."""
+# Seed: 001_e807b8d8164aa239.txt step 5 (`kubectl apply -f samples/bookinfo/...`)."""
     svc_labels = svc_labels or {}
     svc_comments = svc_comments or {}
     out = {}
@@ -533,9 +533,9 @@ def sleep_apps(demo: Demo, place: dict, ips: dict, svc_ips: dict, names: dict, n
                header: str | None = None) -> dict:
     demo.headers.setdefault(file, header or f"""# Demo cluster `{demo.name}`: the seed's two clients, sleep and notsleep.
 # Derived from the real manifests istio/istio samples/sleep/sleep.yaml and samples/sleep/notsleep.yaml at 1.22.0
-# (copies: /work/shared/realdata/istio-istio/samples/istio-1.22.0/sleep/). The seed applied the same manifests
+# (copies: tests/realdata/istio-istio/samples/istio-1.22.0/sleep/). The seed applied the same manifests
 # from github.com/linsun/sample-apps (not stored); the objects are identical in shape (SA + Service + Deployment).
-# Seed: /work/shared/seeds/001_e807b8d8164aa239.txt step 5.""")
+# Seed: 001_e807b8d8164aa239.txt step 5.""")
     out = {}
     for app in which:
         real = load_real(f"istio-1.22.0/sleep/{app}.yaml")
@@ -663,7 +663,7 @@ def istio_current(demo: Demo, era: str = "1.28", extra_gateway_classes=(), istio
 # Shapes follow the real Helm charts at istio/istio tag {v} (manifests/charts/istio-control/istio-discovery,
 # manifests/charts/istio-cni, manifests/charts/ztunnel; profile manifests/helm-profiles/ambient.yaml sets
 # PILOT_ENABLE_AMBIENT=true and proxyMetadata ISTIO_META_ENABLE_HBONE). Pod names are the seed's
-# (/work/shared/seeds/001_e807b8d8164aa239.txt step 6: istiod-6c99d96db7-4ckbm, istio-cni-node-gfmqp/t2flv,
+# (001_e807b8d8164aa239.txt step 6: istiod-6c99d96db7-4ckbm, istio-cni-node-gfmqp/t2flv,
 # ztunnel-fnjg2 on sleep's node, ztunnel-k4jhb on productpage's node). The seed's istio-ingressgateway is not
 # installed: the current ambient profile has no ingress gateway."""
     env = [{"name": "REVISION", "value": "default"}, {"name": "PILOT_CERT_PROVIDER", "value": "istiod"},
@@ -735,7 +735,7 @@ def waypoint_current(demo: Demo, node_name: str, era: str = "1.28", name: str = 
 # istio-waypoint that Services opt into with the label istio.io/use-waypoint (research/istio.md §5.1-5.3).
 # This is what `istioctl waypoint apply -n default` creates. Shapes from real upstream data:
 # Gateway spec + generated Deployment/Service/ServiceAccount labels from
-# /work/shared/realdata/istio-istio/waypoint/gateway-controller/waypoint.yaml and
+# tests/realdata/istio-istio/waypoint/gateway-controller/waypoint.yaml and
 # waypoint/generated-deployment/waypoint-deployment.yaml (istiod's rendering); Programmed condition text and
 # the clusterIP address from istio-io-docs/getting-started-command-outputs.txt blocks [D] and [E].""")
     gw_owner = {"apiVersion": e["gw"], "kind": "Gateway", "name": name,
@@ -820,7 +820,7 @@ def seed_reviews_routing(demo: Demo, f: str, era: str) -> None:
         obj["apiVersion"] = e["net"]
         obj["metadata"] = demo.meta(obj["metadata"]["name"], "default", _kind=obj["kind"], generation=1)
         demo.add(f, obj, f"Seed step 10.3 (traffic control): spec exactly as the seed applied it, which equals the real\n"
-                         f"samples/bookinfo/networking/{what} (copy under /work/shared/realdata/istio-istio/samples/head/).\n"
+                         f"samples/bookinfo/networking/{what} (copy under tests/realdata/istio-istio/samples/head/).\n"
                          f"The seed applied networking.istio.io/v1alpha3; kubectl shows the served version {e['net']}.")
 
 
@@ -863,7 +863,7 @@ def _build_current_base(name: str, with_l7: bool) -> Demo:
                CUR_SVC, SEED_NAMES, pod_annotations=REDIRECT)
     f = "50-policies.yaml"
     demo.headers[f] = f"""# Demo cluster `{demo.name}`: the seed's policies and routing rules.
-# Seed: /work/shared/seeds/001_e807b8d8164aa239.txt steps 9.2 (L4 policy), 10.1 (L7 policy), 10.3 (reviews 90/10),
+# Seed: 001_e807b8d8164aa239.txt steps 9.2 (L4 policy), 10.1 (L7 policy), 10.3 (reviews 90/10),
 # 10.4 (5 s delay on productpage)."""
     e = ERAS["1.28"]
     if with_l7:
@@ -944,7 +944,7 @@ def misconfigurations_current(demo: Demo) -> None:
     dep = deployment(demo, f, real_obj(real, "Deployment", "httpbin"), "default",
                      extra_template_labels={"sidecar.istio.io/inject": "true"},
                      comment="DELIBERATE MISCONFIGURATION (d): httpbin from the real samples/httpbin/httpbin.yaml\n"
-                             "(copy: /work/shared/realdata/istio-istio/samples/head/httpbin/), with the pod label\n"
+                             "(copy: tests/realdata/istio-istio/samples/head/httpbin/), with the pod label\n"
                              "sidecar.istio.io/inject=true added (a leftover from a sidecar setup), in the ambient\n"
                              "namespace `default`: the sidecar injector wins and ztunnel never captures the pod.")
 
@@ -1271,7 +1271,7 @@ def build_seed_2022() -> Demo:
     waypoint_2022(demo, f, "reviews", "bookinfo-reviews", N1, S22_IPS["wp-reviews"])
     f = "50-policies.yaml"
     demo.headers[f] = """# Demo cluster `seed-2022`: the seed's policies and routing rules, final state (after step 10.4).
-# Seed: /work/shared/seeds/001_e807b8d8164aa239.txt steps 10.1, 10.3, 10.4."""
+# Seed: 001_e807b8d8164aa239.txt steps 10.1, 10.3, 10.4."""
     demo.add(f, {
         "apiVersion": e["sec"], "kind": "AuthorizationPolicy",
         "metadata": demo.meta("productpage-viewer", "default", _kind="AuthorizationPolicy", generation=2),
@@ -1507,7 +1507,7 @@ def ingress_gateway_131(demo: Demo) -> None:
     f = "45-ingress.yaml"
     demo.headers[f] = f"""# Demo cluster `{demo.name}`: an ingress gateway in front of Bookinfo (Gateway API, class istio).
 # Derived from the real sample istio/istio samples/bookinfo/gateway-api/bookinfo-gateway.yaml (copy:
-# /work/shared/realdata/istio-istio/samples/head/bookinfo/gateway-api/): the Gateway lives in namespace istio-ingress
+# tests/realdata/istio-istio/samples/head/bookinfo/gateway-api/): the Gateway lives in namespace istio-ingress
 # (allowedRoutes from All, so the HTTPRoute can stay next to Bookinfo); the Deployment, Service and ServiceAccount
 # carry the labels istiod's gateway template sets (istio-discovery/files/kube-gateway.yaml). The namespace is not
 # enrolled: the gateway is an Envoy that speaks HBONE itself (research/istio.md §5.4, research/istio-2026.md §2.9)."""
@@ -1643,7 +1643,7 @@ def build_ambient_131() -> Demo:
     sleep_apps(demo, CUR_PLACE, {"default/sleep": CUR_IPS["sleep"], "default/notsleep": CUR_IPS["notsleep"]},
                CUR_SVC, SEED_NAMES, pod_annotations=REDIRECT)
     f = "50-policies.yaml"
-    demo.headers[f] = f"""# Demo cluster `{demo.name}`: L7 policies at the waypoint (seed /work/shared/seeds/001_e807b8d8164aa239.txt
+    demo.headers[f] = f"""# Demo cluster `{demo.name}`: L7 policies at the waypoint (seed 001_e807b8d8164aa239.txt
 # step 10.1 in current form), now also admitting the ingress gateway, and one for details."""
     e = ERAS["1.31"]
     demo.add(f, {

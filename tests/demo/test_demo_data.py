@@ -70,7 +70,7 @@ def test_files_say_what_they_are_derived_from(demo):
         head = f.read_text().splitlines()[0]
         assert head.startswith(f"# Demo cluster `{name}`"), f"{f.name}: no header comment"
     readme = (DATA / name / "README.md").read_text()
-    assert "seeds/001_e807b8d8164aa239.txt" in readme
+    assert "001_e807b8d8164aa239.txt" in readme  # the seed, named by its file name (no machine path)
     assert "research/istio.md" in readme or "§" in readme
 
 
@@ -303,7 +303,7 @@ def test_seed_routing_rules_are_the_real_samples(realdata, name):
 
 # -- the seed's real names and addresses ---------------------------------------------------------------
 
-SEED_PODS = {  # /work/shared/seeds/001_e807b8d8164aa239.txt
+SEED_PODS = {  # 001_e807b8d8164aa239.txt
     "sleep-55697f8897-n2ldz": "192.168.58.148",
     "productpage-v1-5586c4d4ff-z8jbb": "192.168.13.108",
     "reviews-v1-7598cc9867-dh7hp": None,

@@ -238,11 +238,11 @@ def test_explain_engine_missing_is_a_clear_message():
 
 def test_unreadable_cluster_state_is_one_line_on_the_home_screen():
     def broken():
-        raise InputError("/tmp/x.yaml: document 2: metadata.name: missing")
+        raise InputError("x.yaml: document 2: metadata.name: missing")
 
     async def scenario(pilot):
         info = _text(pilot.app.home.query_one("#info", Static))
-        assert "cannot read the cluster state: /tmp/x.yaml: document 2: metadata.name: missing" in info
+        assert "cannot read the cluster state: x.yaml: document 2: metadata.name: missing" in info
         await pilot.press("q")
 
     run(scenario, make_app(load=broken))
