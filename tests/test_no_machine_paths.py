@@ -1,5 +1,5 @@
 """No absolute path of a development machine in the repository (#19): the demo data and READMEs name a seed by
-its file name and realdata by its repo-relative path (tests/realdata/...), never /work/shared/... . Runs the
+its file name and realdata by its repo-relative path (tests/realdata/...), never by where they sit on a machine. Runs the
 `git grep` a reviewer would, over every tracked file, so it stays true."""
 
 from __future__ import annotations
