@@ -136,6 +136,8 @@ def _no_workload(view: MeshView, ref: str, namespace: str | None) -> bool:
     return False
 def caller_kind(src: Party) -> str:
     """What kind of client opened the flow (findings.CALLERS)."""
+    if src.kind == "Node":
+        return "node"
     if src.role == "waypoint":
         return "waypoint"
     if src.role == "gateway":

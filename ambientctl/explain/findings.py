@@ -25,7 +25,8 @@ from ambientctl.mesh.view import DATAPLANE_MODE, Enrollment, MeshView, Waypoint,
 from ambientctl.model import objects as o
 
 SEVERITIES = ("error", "warning", "info")
-CALLERS = ("mesh", "out-of-mesh", "sidecar", "gateway", "waypoint")  # what kind of client opened the flow
+# what kind of client opened the flow (node: a host process on the destination's node, e.g. a kubelet probe)
+CALLERS = ("mesh", "out-of-mesh", "sidecar", "gateway", "waypoint", "node")
 ADDRESSED_BY = ("service", "pod-ip", "ip", "external")  # what the client connected to (external: a hostname/SE)
 
 

@@ -36,7 +36,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from ambientctl.explain.findings import Finding
+from ambientctl.explain.findings import Finding, FlowScope, ref
 from ambientctl.explain.path import Hop, Party, Plan
 from ambientctl.mesh.view import MeshView
 from ambientctl.model import objects as o
@@ -344,6 +344,9 @@ def _hbone_finding(view: MeshView, nps: NetworkPolicies, pod: o.Pod, direction: 
             keys = keys or side.selected_by
     if not blocked:
         return []
+    scopes = tuple(s for q in blocked for s in (_direct_scopes(view, q, pod) if direction == "ingress"
+                                                  else _direct_scopes(view, pod, q)))
+    objects = tuple(ref("NetworkPolicy", k) for k in keys) + (ref("Pod", pod.meta.key),)
     ports = ", ".join(f"TCP {p}" for p in sorted(admitted_ports))
     who = "from" if direction == "ingress" else "to"
     if direction == "ingress":
@@ -356,7 +359,33 @@ def _hbone_finding(view: MeshView, nps: NetworkPolicies, pod: o.Pod, direction: 
         "networkpolicy-blocks-hbone", "error",
         f"NetworkPolicy {', '.join(keys)} admits {ports} {who} {_names(blocked)} but not HBONE port {HBONE_PORT}: "
         f"{why}; the client's ztunnel waits {CONNECT_TIMEOUT} and logs '{hbone_timeout_log(view)}'. Admit TCP "
-        f"{HBONE_PORT} wherever the app port is admitted (istio.io ambient/usage/networkpolicy).")]
+        f"{HBONE_PORT} wherever the app port is admitted (istio.io ambient/usage/networkpolicy).",
+        objects, scopes,
+        why="in-pod redirection (1.21+) sends HBONE from the client pod to port 15008 of the destination or "
+            "waypoint pod (istio.io ambient/usage/networkpolicy)",
+        fix=f"add `- {{port: {HBONE_PORT}, protocol: TCP}}` to the ports of the rule that admits the app port")]
+
+
+def _direct_scopes(view: MeshView, client: o.Pod, server: o.Pod) -> list[FlowScope]:
+    """The explained flows in which `client` opens a connection straight to `server`'s pod (no waypoint between):
+    a waypoint pod's flows through it, else calls by pod IP or to a service without a waypoint (1.22+), or
+    anything when the destination has no waypoint (earlier eras pick the waypoint per workload)."""
+    wp = view.waypoint_of_pod(client)
+    dst = ref("Pod", server.meta.key)
+    if wp is not None:
+        return [FlowScope(destination=dst, waypoint=ref("Gateway", wp.key))]
+    served = view.waypoint_of_pod(server)
+    if served is not None:  # the client sends to this waypoint pod: flows through it
+        return [FlowScope(source=ref("Pod", client.meta.key), waypoint=ref("Gateway", served.key))]
+    src = ref("Pod", client.meta.key)
+    if view.workload_waypoint(server).waypoint is not None:
+        return []
+    if not view.version.current:
+        return [FlowScope(destination=dst, source=src)]
+    out = [FlowScope(destination=dst, source=src, addressed_by=("pod-ip",))]
+    out += [FlowScope(destination=dst, source=src, service=ref("Service", s.meta.key))
+            for s in view.services_for(server) if view.service_waypoint(s).waypoint is None]
+    return out
 
 
 def _probe_ports(pod: o.Pod) -> list[tuple[str, int]]:
@@ -386,11 +415,16 @@ def _probe_finding(view: MeshView, nps: NetworkPolicies, pod: o.Pod) -> list[Fin
                "(istio.io ambient/install/platform-prerequisites), or " + fix)
     elif not c.known:
         fix += "; the CNI was not recognised, so whether it treats the SNAT address as node traffic is unknown"
+    objects = tuple(ref("NetworkPolicy", k) for k in keys) + (ref("Pod", pod.meta.key),)
+    scope = FlowScope(destination=ref("Pod", pod.meta.key), callers=("node",), ports=tuple(p for _, p in dropped))
     return [Finding(
         "networkpolicy-blocks-probes", "error",
         f"NetworkPolicy {', '.join(keys)} isolates this pod for ingress and admits no connection from {snat}: "
         f"istio-cni SNATs kubelet probes to that address (Istio {view.version}, in-pod mode), so the CNI no longer "
-        f"sees them as node traffic and drops the {what}; the pod turns unready or is restarted. To fix, {fix}.")]
+        f"sees them as node traffic and drops the {what}; the pod turns unready or is restarted. To fix, {fix}.",
+        objects, (scope,),
+        why="in-pod redirection (1.21+) SNATs kubelet probes to 169.254.7.127 (istio cni/pkg/iptables/iptables.go)",
+        fix=fix)]
 
 
 def _istiod_finding(view: MeshView, nps: NetworkPolicies, pod: o.Pod) -> list[Finding]:
@@ -410,5 +444,7 @@ def _istiod_finding(view: MeshView, nps: NetworkPolicies, pod: o.Pod) -> list[Fi
                     f"{ISTIOD_XDS_PORT} ({side.direction} of {side.pod.meta.key}): ztunnel gets its configuration "
                     "(XDS) and workload certificates from istiod on that port, so on that node new workloads are "
                     "unknown and certificates cannot be issued or renewed ('failed to fetch information about local "
-                    "workload', identity errors). Admit TCP 15012 from the ztunnel pods to istiod.")]
+                    "workload', identity errors). Admit TCP 15012 from the ztunnel pods to istiod.",
+                    tuple(ref("NetworkPolicy", k) for k in side.selected_by) + (ref("Pod", z.meta.key),),
+                    fix="admit TCP 15012 from the ztunnel pods to istiod")]
     return []

@@ -56,3 +56,33 @@ def test_the_seed_scenarios_keep_their_answers_without_networkpolicy(view):
     """Traffic the NetworkPolicies do not select is unchanged (row 10 of the README)."""
     d = explain(view, "productpage-v1", "details:9080")
     assert d["verdict"] == "allow" and d["decidedBy"] == {"policy": "default/details-viewer", "rule": 0}
+
+
+def test_networkpolicy_findings_never_contradict_the_verdict(view):
+    """For every workload and every service port of the demo: a flow that carries a NetworkPolicy finding is one
+    whose connection the policy drops (the finding describe shows), and a drop is of HBONE (15008) exactly when
+    the client is in the mesh."""
+    from ambientctl.explain.engine import explain_resolved
+    from ambientctl.explain.target import resolve_source, resolve_target
+
+    pods = [p for p in view.cluster.pods if p.ip and view.enrollment(p).role not in ("ztunnel", "istio-cni", "istiod")
+            and not p.host_network]
+    checked = 0
+    for p in pods:
+        src = resolve_source(view, f"pod/{p.meta.name}.{p.meta.namespace}", None)
+        for svc in view.cluster.services:
+            if not svc.selector or svc.meta.namespace not in ("default", "echo"):
+                continue
+            for sp in svc.ports:
+                d = explain_resolved(view, src, resolve_target(view, f"{svc.meta.name}.{svc.meta.namespace}:{sp.port}",
+                                                              None, None), protocol="tcp")
+                ids = {f["id"] for f in d["findings"]}
+                if "networkpolicy-blocks-hbone" in ids:
+                    assert d["verdict"] == "deny" and d["enforcedBy"] == "networkpolicy", (p.meta.key, svc.meta.key)
+                if d["enforcedBy"] == "networkpolicy" and d["verdict"] == "deny":
+                    np = d["networkPolicy"]
+                    # HBONE on 15008 from mesh clients, the app port from uncaptured ones (coredns)
+                    assert (np["connection"]["port"] == 15008) == (d["path"] != "plaintext-passthrough"), \
+                        (p.meta.key, svc.meta.key, d["path"])
+                    checked += 1
+    assert checked >= 10
