@@ -69,6 +69,8 @@ def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str =
     warnings = list(p.warnings)
     if d is not None:
         warnings += [w for w in d.warnings if w not in warnings]
+    if not allowed and enforced_by != "networkpolicy":  # (a NetworkPolicy drop marks its own legs: _dropped)
+        _mark_unreached(p, enforced_by)
     found: list[Any] = []
     if with_findings:
         found += findings.flow_findings(view, flow_of(src, tgt, ep, p), src.pod, ep, p.waypoint, service)
@@ -244,6 +246,15 @@ def _evaluate(view: MeshView, p: Plan, src, ep: o.Pod | None, tgt: Target, req: 
     if p.path == "kubelet-probe-snat":
         return True, "none", {"notEvaluated": wire.not_evaluated(p)}, reasons, Decision(True, {}, warnings=np_warnings)
     return True, "none", {"noPolicy": True}, reasons, Decision(True, {}, warnings=np_warnings) if np_warnings else None
+
+
+def _mark_unreached(p: Plan, denied_at: str) -> None:
+    """Hops after the component that denied (or failed) the connection never see it: `reached: false`."""
+    at = next((i for i, h in enumerate(p.hops) if h.component == denied_at), None)
+    if at is None:
+        return
+    for h in p.hops[at + 1:]:
+        h.reached = False
 
 
 def _dropped(view: MeshView, p: Plan, drop: wire.Drop, reasons: list[str], protocol: str,

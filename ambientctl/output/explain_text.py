@@ -106,7 +106,8 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
         note = f"  [warn]{escape(h['note'])}[/]" if h.get("note") else ""
         if h.get("reached") is False:
             mark, mstyle = "✕", "deny"
-            note += "  [deny]not reached: dropped on the wire[/]"
+            note += ("  [deny]not reached: dropped on the wire[/]" if enforced == "networkpolicy" else
+                     f"  [deny]not reached: denied at the {COMPONENT_LABEL.get(enforced, enforced)}[/]")
         t.add_row(f"{i + 1}.", f"[{mstyle}]{mark}[/] {COMPONENT_LABEL.get(h['component'], h['component'])}",
                   f"[name]{escape(h['name'])}[/]{node}  [dim]{escape(onward)}[/]{note}")
     section(c, "Path", t)

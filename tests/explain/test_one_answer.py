@@ -234,3 +234,20 @@ status: {addresses: [{type: IPAddress, value: 10.100.9.10}]}
     d = describe_pod(v, resolve_pod(v.cluster, "web-1", None))
     assert [x for x in d["findings"] if x["id"] == "waypoint-not-used"] == \
         [x for x in e["findings"] if x["id"] == "waypoint-not-used"]
+
+
+@pytest.mark.parametrize("demo_name, src, dst, method, denied_at, unreached", [
+    ("bookinfo", "notsleep", "productpage:9080", "GET", "waypoint", ["dst-ztunnel", "server"]),
+    ("bookinfo-l4", "notsleep", "productpage:9080", "GET", "dst-ztunnel", ["server"]),
+    ("bookinfo", "sleep", "productpage:9080", "GET", None, []),
+])
+def test_hops_after_a_deny_are_not_reached(demo_name, src, dst, method, denied_at, unreached):
+    """A connection denied at a component never reaches the hops behind it (waypoint: HTTP 403 from Envoy's RBAC
+    filter before any upstream connection; dst ztunnel: 401 to the CONNECT before it dials the pod)."""
+    e = explain(demo(demo_name), src, dst, method=method)
+    assert e["enforcedBy"] == (denied_at or e["enforcedBy"])
+    assert [h["component"] for h in e["hops"] if h.get("reached") is False] == unreached
+    if denied_at:
+        at = next(i for i, h in enumerate(e["hops"]) if h["component"] == denied_at)
+        assert all(h.get("reached") is False for h in e["hops"][at + 1:])
+        assert all("reached" not in h for h in e["hops"][:at + 1])
