@@ -74,6 +74,15 @@ GC_THRESHOLDS = (50_000, 20, 100)  # see main(); benches set the same to measure
 
 
 def main(argv: list[str] | None = None) -> int:
+    code = _main(argv)
+    if argv is None:  # the process's own entry point (console script, python -m): see exit_if_abandoned
+        from ambientctl.sources.deadline import exit_if_abandoned
+
+        exit_if_abandoned(code)
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     try:

@@ -14,7 +14,6 @@ import json
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,11 +154,33 @@ def _unreachable(server: str, context: str, timeout: float, err: BaseException) 
 
 
 def read_live(context: str | None = None, kubeconfig: str | None = None, request_timeout: float = 10.0) -> LiveRead:
-    """List every kind ambientctl uses, once each; see the module docstring."""
+    """List every kind ambientctl uses, once each; see the module docstring. The whole read — kubeconfig and its
+    credential plugin, TLS, every request and every body — ends within `request_timeout` (sources.deadline)."""
+    from ambientctl.sources.deadline import within
+
+    reached: dict[str, str] = {}
+
+    def expired() -> str:
+        if not reached:
+            return (f"kubeconfig {_kubeconfig_files(kubeconfig)}: logging in to context "
+                    f"{context or '(current)'} took more than {request_timeout:g}s (a credential plugin that does "
+                    "not return?)")
+        return (f"cannot reach the API server {reached['server']} (context {reached['context']}): no complete "
+                f"answer within {request_timeout:g}s")
+
+    return within(request_timeout, expired, _read_live, context, kubeconfig, request_timeout, reached)
+
+
+def _read_live(context: str | None, kubeconfig: str | None, request_timeout: float,
+               reached: dict[str, str]) -> LiveRead:
     import urllib3
     from kubernetes.client.exceptions import ApiException
 
+    from ambientctl.sources.deadline import quiet_insecure_tls
+
+    quiet_insecure_tls()
     api, ctx, server = _connect(context, kubeconfig, request_timeout)
+    reached.update(server=server, context=ctx)
     read = LiveRead(server=server, context=ctx)
     lock = threading.Lock()
 
@@ -241,8 +262,9 @@ def read_live(context: str | None = None, kubeconfig: str | None = None, request
             items = mesh_config_maps(items)
         return k, "", items
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(list_kind, KINDS))
+    from ambientctl.sources.deadline import parallel
+
+    results = parallel(list_kind, list(KINDS))
     for k, problem, items in results:
         if problem == "absent":
             read.absent.append(k.kind)

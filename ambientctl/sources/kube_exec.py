@@ -53,10 +53,15 @@ def connect(kubeconfig: str | None = None, context: str | None = None, request_t
 
     from kubernetes import client, config
 
+    from ambientctl.sources.deadline import quiet_insecure_tls, within
+
+    quiet_insecure_tls()
     path = kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or os.path.expanduser("~/.kube/config")
     try:
         if os.path.exists(path) or kubeconfig:
-            api = config.new_client_from_config(config_file=path, context=context, persist_config=False)
+            api = within(request_timeout, lambda: f"kubeconfig {path}: logging in to context {context or '(current)'} "
+                         f"took more than {request_timeout:g}s (a credential plugin that does not return?)",
+                         config.new_client_from_config, config_file=path, context=context, persist_config=False)
         elif os.environ.get("KUBERNETES_SERVICE_HOST"):
             cfg = client.Configuration()
             config.load_incluster_config(client_configuration=cfg)
@@ -83,11 +88,25 @@ class KubeExec:
     def host(self) -> str:
         return str(self.api_client.configuration.host)
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, what: str, fn: Any, *args: Any, body: bool = False, **kwargs: Any) -> Any:
+        """One request, bounded as a whole (sources.deadline); with body=True (a _preload_content=False call)
+        its body is read inside the bound too and returned as bytes."""
         from kubernetes.client.exceptions import ApiException
 
+        from ambientctl.sources.deadline import within
+
+        def request() -> Any:
+            resp = fn(*args, _request_timeout=self.timeout, **kwargs)
+            if not body:
+                return resp
+            try:
+                return bytes(resp.data)
+            finally:
+                resp.release_conn()
+
         try:
-            return fn(*args, _request_timeout=self.timeout, **kwargs)
+            return within(self.timeout, lambda: f"the API server at {self.host} ({what}): no complete answer "
+                          f"within {self.timeout:g}s", request)
         except ApiException as e:
             raise _api_error(e, what) from None
         except Exception as e:  # urllib3 connection errors, TLS errors, timeouts
@@ -116,15 +135,12 @@ class KubeExec:
         if since_seconds is not None:
             kw["since_seconds"] = max(1, int(since_seconds))
         try:
-            resp = self._call(f"read the log of pod {namespace}/{pod}" + (f" container {container}" if container
+            data = self._call(f"read the log of pod {namespace}/{pod}" + (f" container {container}" if container
                                                                          else ""),
-                              self.core.read_namespaced_pod_log, pod, namespace, **kw)
+                              self.core.read_namespaced_pod_log, pod, namespace, body=True, **kw)
         except KubeApiError as e:
             raise InputError(str(e)) from None
-        try:
-            return bytes(resp.data).decode("utf-8", "replace")
-        finally:
-            resp.release_conn()
+        return data.decode("utf-8", "replace")
 
     def http_get(self, namespace: str, pod: str, port: int, path: str, timeout: float = 10.0,
                  limit: int = 64 << 20) -> bytes:

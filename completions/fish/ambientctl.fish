@@ -444,7 +444,7 @@ complete -c ambientctl -n "__ambientctl_at 'snapshot save'" -s o -l output -x -d
 complete -c ambientctl -n "__ambientctl_at 'snapshot save'" -l force -d 'replace PATH if it exists (never a symbolic link, a device or the kubeconfig)'
 complete -c ambientctl -n "__ambientctl_at 'snapshot save'" -l context -x -a '(__ambientctl_dynamic context)' -d 'kubeconfig context to use'
 complete -c ambientctl -n "__ambientctl_at 'snapshot save'" -l kubeconfig -r -F -d 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'
-complete -c ambientctl -n "__ambientctl_at 'snapshot save'" -l request-timeout -x -d 'give up on an unreachable API server after this long (default: 10)'
+complete -c ambientctl -n "__ambientctl_at 'snapshot save'" -l request-timeout -x -d 'the most the read may take: every request, credential plugin and body read toget'
 complete -c ambientctl -n "__ambientctl_at 'bundle'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'bundle'" -s w -l write -r -F -d 'where to write, - for stdout (default: ./ambientctl-bundle-<UTC time>.tar.gz; an'
 complete -c ambientctl -n "__ambientctl_at 'bundle'" -l force -d 'replace FILE if it exists (never a symbolic link, a device or a file being read)'

@@ -30,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     save.add_argument("--context", metavar="NAME", type=non_empty, help="kubeconfig context to use")
     save.add_argument("--kubeconfig", metavar="PATH", type=non_empty, help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     save.add_argument("--request-timeout", metavar="SECONDS", type=seconds, default=10.0,
-                      help="give up on an unreachable API server after this long (default: 10)")
+                      help="the most the read may take: every request, credential plugin and body read together "
+                      "(default: 10)")
     save.set_defaults(func=run)
 
 
