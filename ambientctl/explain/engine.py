@@ -243,7 +243,7 @@ def _evaluate(view: MeshView, p: Plan, src, ep: o.Pod | None, tgt: Target, req: 
         key, rule = admitted.admitted_by
         return True, "networkpolicy", {"networkPolicy": key, "rule": rule}, reasons, Decision(
             True, {}, warnings=np_warnings)
-    if p.path == "kubelet-probe-snat":
+    if p.path == "kubelet-probe-snat" or (src.kind == "Node" and not p.checks):
         return True, "none", {"notEvaluated": wire.not_evaluated(p)}, reasons, Decision(True, {}, warnings=np_warnings)
     return True, "none", {"noPolicy": True}, reasons, Decision(True, {}, warnings=np_warnings) if np_warnings else None
 

@@ -246,7 +246,11 @@ def probe_plan(view: MeshView, src: Party, dst_pod: o.Pod, target_port: int) -> 
 
 
 def not_evaluated(p: Plan) -> str:
-    return "a kubelet probe: SNATed to 169.254.7.127 and accepted in the pod before ztunnel"
+    if p.path == "kubelet-probe-snat":
+        return "a kubelet probe: SNATed to 169.254.7.127 and accepted in the pod before ztunnel"
+    if p.checks:
+        return ""
+    return "node traffic: istio-cni does not redirect it to ztunnel"
 
 
 def drop_doc(view: MeshView, drop: Drop) -> dict[str, Any]:

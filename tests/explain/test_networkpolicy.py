@@ -202,6 +202,7 @@ def test_kubelet_probe_before_in_pod_is_node_traffic():
     always allows (Kubernetes NetworkPolicy docs)."""
     d = ex(view(PROBED + DENY_PROBED, "1.20.0"), "node/node-b", "pod/probed-1:8080")
     assert d["path"] == "plaintext-passthrough" and d["verdict"] == "allow"
+    assert d["decidedBy"] == {"notEvaluated": "node traffic: istio-cni does not redirect it to ztunnel"}
 
 
 def test_ztunnel_to_istiod_blocked_is_a_finding_on_ztunnel():

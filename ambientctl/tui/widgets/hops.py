@@ -58,6 +58,8 @@ class HopDiagram(Widget):
         return self._horizontal(doc, box) if box else self._vertical(doc)
 
     def _decider_style(self, doc: dict[str, Any], hop: dict[str, Any]) -> str:
+        if hop.get("reached") is False:  # a NetworkPolicy dropped the connection before this hop
+            return "red"
         if hop["component"] == doc.get("enforcedBy"):
             return "bold green" if doc.get("verdict") == "allow" else "bold red"
         return "dim"
@@ -78,9 +80,11 @@ class HopDiagram(Widget):
             mark = ""
             if deciding:
                 mark = "✔ allows here" if doc.get("verdict") == "allow" else "✖ denies here"
+            elif h.get("reached") is False:
+                mark = "✕ not reached"
             elif h["component"] == "server":
                 mark = f"listens :{h['port']}"
-            rows[5].append(_fit(mark, box).center(box), bs if deciding else "dim")
+            rows[5].append(_fit(mark, box).center(box), bs if deciding or h.get("reached") is False else "dim")
             if i < len(hops) - 1:
                 proto = _fit(str(h.get("protocol") or ""), CONNECTOR - 2)
                 port = _fit(f":{h['port']}", CONNECTOR - 2)
@@ -108,6 +112,8 @@ class HopDiagram(Widget):
                 out.append(f"  {h['node']}", "dim")
             if deciding:
                 out.append("  ✔ allows here" if doc.get("verdict") == "allow" else "  ✖ denies here", bs)
+            elif h.get("reached") is False:
+                out.append("  ✕ not reached (dropped on the wire)", bs)
             if h.get("note"):
                 out.append(f"\n  {h['note']}", "yellow")
             if i < len(hops) - 1:
