@@ -91,7 +91,11 @@ def _contexts(kubeconfig: str | None) -> list[str]:
 
 def _live_names(context: str | None, kubeconfig: str | None) -> dict[str, list[str]]:
     cache_dir = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ambientctl"
-    key = f"complete-{context or 'current'}-{abs(hash(kubeconfig or os.environ.get('KUBECONFIG', '')))}.json"
+    import hashlib
+
+    # a stable digest: str hash() differs in every process, so the cache was never found again
+    digest = hashlib.sha256((kubeconfig or os.environ.get("KUBECONFIG", "")).encode()).hexdigest()[:16]
+    key = f"complete-{context or 'current'}-{digest}.json"
     cache = cache_dir / key
     try:
         if time.time() - cache.stat().st_mtime < CACHE_TTL:
@@ -101,10 +105,14 @@ def _live_names(context: str | None, kubeconfig: str | None) -> dict[str, list[s
     from ambientctl.sources.kube import load_live
 
     names = _names_from_cluster(load_live(context=context, kubeconfig=kubeconfig, request_timeout=1.0))
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
-    tmp.write_text(json.dumps(names))
-    os.replace(tmp, cache)
+    from ambientctl.errors import AmbientctlError
+    from ambientctl.outfile import check_target, write_output
+
+    try:  # like every write: never through a link, atomically; a cache that cannot be written is no error
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        write_output(check_target(str(cache), "completion cache", force=True), json.dumps(names).encode())
+    except (AmbientctlError, OSError):
+        pass
     return names
 
 

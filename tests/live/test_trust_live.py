@@ -84,3 +84,20 @@ def test_capture_refuses_an_existing_file_before_touching_a_pod(kube_cluster, tm
     after = kube_cluster.kubectl("get", "pod", "-n", "default", "-l", "app=sleep", "-o",
                                  "jsonpath={.items[*].spec.ephemeralContainers}")
     assert before == after  # no capture container was added
+
+
+def test_completion_cache_is_written_atomically_and_never_through_a_link(kube_cluster, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                        monkeypatch) -> None:
+    from ambientctl.cli.completion import _live_names
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    kc = str(kube_cluster.kubeconfig)
+    names = _live_names(None, kc)
+    files = list((tmp_path / "ambientctl").iterdir())
+    assert len(files) == 1 and json.loads(files[0].read_text()) == names  # and found again by the next process
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    files[0].unlink()
+    files[0].symlink_to(victim)  # a planted link where the cache goes
+    assert _live_names(None, kc) == names
+    assert victim.read_text() == "keep" and files[0].is_symlink()

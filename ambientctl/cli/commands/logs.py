@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 
+from ambientctl.cli.options import non_empty
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -26,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "Exit status: 0 parsed, 1 a file cannot be read. Example: kubectl logs -n istio-system ds/ztunnel | "
         "ambientctl logs parse - -o json",
     )
-    parse.add_argument("file", metavar="FILE", nargs="+", help="log file, or - for standard input")
+    parse.add_argument("file", metavar="FILE", nargs="+", type=non_empty, help="log file, or - for standard input")
     parse.add_argument("--events", action="store_true", help="also list every parsed line (text output)")
     parse.add_argument(
         "-o", "--output", choices=("text", "json", "yaml"), default="text", help="output format (default: text)"
