@@ -13,7 +13,6 @@ import io
 import os
 import stat
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,17 +34,14 @@ class Context:
         self.args = args
         self.root = root
         self.live = not (args.demo or args.snapshot)
-        self._view = None
-        self._lock = threading.Lock()
+        self._view = None  # calls run one at a time (mcp.server), so no lock
 
     def load(self):  # type: ignore[no-untyped-def]
         """Read the source now (at startup: a source that fails stops the server with the CLI's message)."""
         from ambientctl.cli.state import load_view
 
-        view = load_view(self.args)
-        with self._lock:
-            self._view = view
-        return view
+        self._view = load_view(self.args)
+        return self._view
 
     def view(self):  # type: ignore[no-untyped-def]
         if self.live or self._view is None:
