@@ -61,8 +61,11 @@ NO_CLUSTER_HINT = ("give --kubeconfig PATH (or set $KUBECONFIG), or try without 
 
 
 def error_line(command: str | None, err: BaseException) -> str:
-    """The one line printed on stderr for an error raised while running `command` ("describe pod", ...)."""
-    return f"ambientctl: {command}: {err}" if command else f"ambientctl: {err}"
+    """The one line printed on stderr for an error raised while running `command` ("describe pod", ...). What the
+    input put in it (names, log fields) is shown escaped, never acted on by the terminal."""
+    from ambientctl.unicode import visible_line
+
+    return visible_line(f"ambientctl: {command}: {err}" if command else f"ambientctl: {err}")
 
 
 def os_reason(err: OSError) -> str:

@@ -88,7 +88,9 @@ def _main(argv: list[str] | None) -> int:
     try:
         args = _parse(parser, argv)
     except ArgumentError as e:
-        print(e, file=sys.stderr)
+        from ambientctl.unicode import visible_line
+
+        print(visible_line(str(e)), file=sys.stderr)
         return EXIT_USAGE
     ui.apply_top_level_options(argv, args)
     if args.no_plugins:  # read by ambientctl.plugins when a command first needs plugins

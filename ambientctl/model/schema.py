@@ -268,12 +268,16 @@ class Obj(Field):
 
     fields: dict[str, Field]
     post: Callable[[dict[str, Any]], None] | None = field(default=None, compare=False)
+    required: tuple[str, ...] = ()
 
     expected = "a mapping"
 
     def check(self, v: Any) -> Any:
         if type(v) is not dict:
             raise self.wrong(v)
+        for k in self.required:
+            if v.get(k) is None:
+                raise SchemaError(f"needs {k}")
         for k, spec in self.fields.items():
             if k in v:
                 x = v[k]
@@ -335,17 +339,11 @@ CONDITION = Obj({"type": S, "status": S, "reason": S, "message": S})
 PROBE = Obj({"httpGet": Obj({"port": IntOrStr()}), "tcpSocket": Obj({"port": IntOrStr()}), "grpc": Obj({"port": PORT})})
 CONTAINER = Obj({
     "name": S, "image": S,
-    "env": List(Obj({"name": S, "value": Scalar()}, post=lambda e: _require(e, "name"))),
+    "env": List(Obj({"name": S, "value": Scalar()}, required=("name",))),
     "ports": List(Obj({"containerPort": Int(1, 65535), "name": S, "protocol": S})),
     **{f"{kind}Probe": PROBE for kind in ("liveness", "readiness", "startup")},
 })
 CONTAINERS = List(CONTAINER)
-
-
-def _require(v: dict[str, Any], *names: str) -> None:
-    for n in names:
-        if n not in v:
-            raise SchemaError(f"needs a {n}")
 
 
 POD = _kind(

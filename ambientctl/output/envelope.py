@@ -35,8 +35,10 @@ def emit(doc: dict[str, Any], fmt: str, text: Callable[[dict[str, Any], TextIO],
         out.write(to_json(doc))
     elif fmt == "yaml":
         out.write(to_yaml(doc))
-    elif fmt == "text":
-        text(doc, out)
+    elif fmt == "text":  # names, labels and log fields are shown, never acted on by the terminal
+        from ambientctl.unicode import visible_doc
+
+        text(visible_doc(doc), out)
     else:  # an output plugin's format (ambientctl.outputs.v1)
         from ambientctl.plugins import write_output
 

@@ -21,6 +21,7 @@ from ambientctl.errors import InputError, file_error, no_such_file
 from ambientctl.model import Cluster, parse_object
 from ambientctl.sources import jsonlist
 from ambientctl.sources.ztunnel_state import cluster_from_ztunnel_state, looks_like_ztunnel_state
+from ambientctl.unicode import SURROGATE_ESCAPE, decode_text, without_surrogates
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
@@ -31,9 +32,23 @@ MAX_ARCHIVE_BYTES = 512 << 20  # all manifests of one archive, inflated
 MAX_ALIAS_GROWTH = 100_000  # YAML nodes that aliases may add beyond the document's own (alias bombs add billions)
 
 try:  # libyaml is 10x faster on big snapshots; fall back to the pure-Python loader.
-    _Loader: Any = yaml.CSafeLoader
+    _Base: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[misc,valid-type]
+    """YAML as Kubernetes reads it (YAML -> JSON): timestamps stay strings; tags with no JSON form are errors."""
+
+
+def _no_json_form(loader: Any, node: Any) -> Any:
+    raise yaml.constructor.ConstructorError(None, None, f"{node.tag.replace('tag:yaml.org,2002:', '!!')} has no "
+                                            "JSON form (Kubernetes manifests are JSON)", node.start_mark)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.constructor.SafeConstructor.construct_yaml_str)
+for _tag in ("binary", "set", "omap", "pairs"):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _no_json_form)
 
 
 def load_snapshot(path: str | os.PathLike[str]) -> Cluster:
@@ -118,24 +133,32 @@ def read_bounded(p: Path, limit: int = MAX_FILE_BYTES) -> bytes:
 
 def decode_documents(data: bytes, name: str) -> Iterator[tuple[str, Any]]:
     """Decode JSON or (multi-document) YAML bytes; origins are `<name> document <n>`."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{name}: not a text file (expected YAML or JSON manifests)") from None
+    text = decode_text(data, name, "YAML or JSON manifests")
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
             doc = jsonlist.loads(text)
+            if SURROGATE_ESCAPE.search(text):
+                doc = without_surrogates(doc)
         except json.JSONDecodeError as e:
+            if e.msg == "Extra data" and "\n---" in text:  # YAML documents, the first one in flow style
+                yield from _yaml_documents(text, name)
+                return
             raise InputError(f"{name}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
         except RecursionError:
             raise InputError(f"{name}: JSON nested too deeply (Kubernetes objects nest a few dozen levels)") from None
+        except ValueError as e:  # a number of more than 4,300 digits
+            raise InputError(f"{name}: invalid JSON: {str(e).split(';')[0]}") from None
         if isinstance(doc, list):
             for i, d in enumerate(doc, 1):
                 yield f"{name} document {i}", d
         else:
             yield f"{name} document 1", doc
         return
+    yield from _yaml_documents(text, name)
+
+
+def _yaml_documents(text: str, name: str) -> Iterator[tuple[str, Any]]:
     try:
         docs = _load_yaml(text, name)
     except RecursionError:
@@ -145,6 +168,8 @@ def decode_documents(data: bytes, name: str) -> Iterator[tuple[str, Any]]:
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise InputError(f"{name}: not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise InputError(f"{name}: YAML nested too deeply") from None
     if docs and all(isinstance(d, str | int | float) for d in docs if d is not None) and any(docs):
         raise InputError(f"{name}: not a manifest file (plain text, expected YAML or JSON objects)")
     for i, d in enumerate(docs, 1):
@@ -163,7 +188,11 @@ def _load_yaml(text: str, name: str) -> list[Any]:
         while loader.check_node():
             i += 1
             node = loader.get_node()
-            distinct, expanded = _node_counts(node)
+            try:
+                distinct, expanded = _node_counts(node)
+            except _SelfReference:
+                raise InputError(f"{name} document {i}: a YAML alias refers to its own anchor (the value would "
+                                 "contain itself)") from None
             if expanded > distinct + MAX_ALIAS_GROWTH:
                 raise InputError(f"{name} document {i}: YAML aliases expand it to {expanded:,} nodes (from "
                                  f"{distinct:,}); refused as an alias bomb")
@@ -173,9 +202,14 @@ def _load_yaml(text: str, name: str) -> list[Any]:
     return docs
 
 
+class _SelfReference(Exception):
+    """A YAML node that contains itself (`&a [*a]`)."""
+
+
 def _node_counts(root: yaml.Node) -> tuple[int, int]:
     """(distinct nodes, nodes once every alias is expanded) of a composed YAML document, without expanding."""
     size: dict[int, int] = {}
+    open_: set[int] = set()  # nodes whose children are being counted: meeting one again is a cycle
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
@@ -185,7 +219,11 @@ def _node_counts(root: yaml.Node) -> tuple[int, int]:
             [n for kv in node.value for n in kv] if isinstance(node, yaml.MappingNode) else list(node.value)
         if children_done or not kids:
             size[id(node)] = min(1 + sum(size[id(k)] for k in kids), 1 << 62)
+            open_.discard(id(node))
             continue
+        if id(node) in open_ or any(id(k) in open_ or k is node for k in kids):
+            raise _SelfReference
+        open_.add(id(node))
         stack.append((node, True))
         stack.extend((k, False) for k in kids if id(k) not in size)
     return len(size), size[id(root)]

@@ -98,7 +98,7 @@ CASES = {
         "document 3 (Pod default/x): spec.containers[0].env must be a list of mappings, not a mapping"),
     "pod env entry without name": (
         _doc("Pod", "v1", {"containers": [{"name": "app", "env": [{"value": "1"}]}]}),
-        "document 3 (Pod default/x): spec.containers[0].env[0] needs a name"),
+        "document 3 (Pod default/x): spec.containers[0].env[0] needs name"),
     "pod ports": (
         _doc("Pod", "v1", {"containers": [{"name": "app", "ports": [{"containerPort": "http"}]}]}),
         "document 3 (Pod default/x): spec.containers[0].ports[0].containerPort must be an integer, not a string"),

@@ -70,9 +70,16 @@ def run(args: argparse.Namespace) -> int:
         write_decode_json(doc, sys.stdout)
     else:
         emit(doc, args.output, lambda d, out: (render_decode(d, out), render_payloads(d, out)))
-    if args.output != "text":
-        for w in result.warnings:
-            print(f"ambientctl: warning: {w}", file=sys.stderr)
+    # One line on stderr at most: where the file is damaged (exit 1, in every format: the report above covers the
+    # packets before it), else in json/yaml the first warning (the rest are in the document; text shows them all).
+    from ambientctl.unicode import visible_line
+
+    damage = [w for w in result.warnings if w.startswith(f"{args.file}:")] if result.damaged else []
+    shown = damage or (result.warnings if args.output != "text" else [])
+    if shown:
+        more = len(result.warnings) - 1
+        print(f"ambientctl: warning: {visible_line(shown[0])}" + (f" (+{more} more warning{'s' if more > 1 else ''} in the output)"
+                                                    if more and args.output != "text" else ""), file=sys.stderr)
     return 1 if result.damaged else 0
 
 
