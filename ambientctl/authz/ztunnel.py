@@ -555,12 +555,12 @@ _SNAKE = {v: k for k, v in CAMEL.items()}
 def _string_match(d: Any, where: str) -> StringMatch:
     if isinstance(d, dict) and len(d) == 1:
         (k, v), = d.items()
-        kind = k.lower()
+        kind = k.lower() if isinstance(k, str) else ""
         if kind in ("exact", "prefix", "suffix"):
             return StringMatch(kind, str(v))
         if kind == "presence":
             return StringMatch("presence")
-    raise InputError(f"{where}: not a string match (expected one of Exact/Prefix/Suffix/Presence): {d!r}")
+    raise InputError(f"{where}: not a string match (expected one of Exact/Prefix/Suffix/Presence): {d!r:.80}")
 
 
 def _cidr(d: Any, where: str) -> Cidr:
@@ -570,8 +570,8 @@ def _cidr(d: Any, where: str) -> Cidr:
             ip = ipaddress.ip_address(raw)
             return Cidr.make(str(ip), int(d.get("length", ip.max_prefixlen)))
         return Cidr.parse(str(d))  # ztunnel: "10.0.0.0/8"
-    except (ValueError, TypeError) as e:
-        raise InputError(f"{where}: not an IP range: {d!r} ({e})") from None
+    except (ValueError, TypeError, OverflowError) as e:
+        raise InputError(f"{where}: not an IP range: {d!r:.80} ({e})") from None
 
 
 def _match(d: Any, where: str) -> Match:
@@ -584,16 +584,39 @@ def _match(d: Any, where: str) -> Match:
             raise InputError(f"{where}: unknown match field {k!r}")
         vals = v or []
         w = f"{where}.{k}"
+        if not isinstance(vals, list):
+            raise InputError(f"{w}: must be a list, not {type(vals).__name__}")
         if f.endswith("namespaces") or f.endswith("principals"):
             kw[f] = tuple(_string_match(x, w) for x in vals)
         elif f.endswith("service_accounts"):
+            if not all(isinstance(x, dict) for x in vals):
+                raise InputError(f"{w}: each entry must be a mapping with namespace and serviceAccount")
             kw[f] = tuple(ServiceAccountMatch(str(x.get("namespace", "")), str(x.get("serviceAccount",
                           x.get("service_account", "")))) for x in vals)
         elif f.endswith("_ips"):
             kw[f] = tuple(_cidr(x, w) for x in vals)
         else:
-            kw[f] = tuple(int(x) for x in vals)
+            if not all(type(x) is int and 0 <= x <= 65535 for x in vals):
+                raise InputError(f"{w}: ports must be integers between 0 and 65535: {vals!r:.80}")
+            kw[f] = tuple(vals)
     return Match(**kw)
+
+
+def _seq(v: Any, where: str) -> list[Any]:
+    """A list field of a serialized policy (null: empty)."""
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise InputError(f"{where}: must be a list, not {type(v).__name__}")
+    return v
+
+
+def _map(v: Any, where: str) -> dict[str, Any]:
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise InputError(f"{where}: must be a mapping, not {type(v).__name__}")
+    return v
 
 
 def parse_authorization(d: Any, where: str = "policy") -> Authorization:
@@ -606,14 +629,16 @@ def parse_authorization(d: Any, where: str = "policy") -> Authorization:
     w = f"{where} ({d.get('namespace', '')}/{name})"
     rules: list[Rule] = []
     groups = d.get("rules") if "rules" in d else d.get("groups")
-    for i, g in enumerate(groups or []):
+    for i, g in enumerate(_seq(groups, f"{w}.rules")):
         if isinstance(g, dict):  # istiod: {rules: [{matches: [...]}]}
             clauses = tuple(tuple(_match(m, f"{w}.groups[{i}].rules[{j}].matches[{k}]")
-                                  for k, m in enumerate((c or {}).get("matches") or []))
-                            for j, c in enumerate(g.get("rules") or []))
+                                  for k, m in enumerate(_seq(_map(c, f"{w}.groups[{i}].rules[{j}]").get("matches"),
+                                                             f"{w}.groups[{i}].rules[{j}].matches")))
+                            for j, c in enumerate(_seq(g.get("rules"), f"{w}.groups[{i}].rules")))
         else:  # ztunnel: [[match, ...], ...]
-            clauses = tuple(tuple(_match(m, f"{w}.rules[{i}][{j}][{k}]") for k, m in enumerate(c or []))
-                            for j, c in enumerate(g or []))
+            clauses = tuple(tuple(_match(m, f"{w}.rules[{i}][{j}][{k}]")
+                                  for k, m in enumerate(_seq(c, f"{w}.rules[{i}][{j}]")))
+                            for j, c in enumerate(_seq(g, f"{w}.rules[{i}]")))
         rules.append(clauses)
     scope = _SCOPES.get(str(d.get("scope", "GLOBAL")))
     action = _ACTIONS.get(str(d.get("action", "ALLOW")))

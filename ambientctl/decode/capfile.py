@@ -26,6 +26,10 @@ PCAP_MAGIC = {
 }
 PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 BLOCK_IDB, BLOCK_PB, BLOCK_SPB, BLOCK_EPB, BLOCK_DSB = 1, 2, 3, 6, 0x0000000A
+# (name, smallest total length: header, fixed fields, trailer) of the blocks whose fields are read
+_FIXED = {BLOCK_IDB: ("interface description", 20), BLOCK_PB: ("packet", 32), BLOCK_SPB: ("simple packet", 16),
+          BLOCK_EPB: ("enhanced packet", 32), BLOCK_DSB: ("decryption secrets", 20),
+          0x0A0D0D0A: ("section header", 28)}
 SECRETS_TLS = 0x544C534B  # "TLSK": NSS key log lines
 
 
@@ -205,10 +209,12 @@ class CaptureReader:
                     )
                     break
                 body = pos + 8
+                fixed = _FIXED.get(btype)
+                if fixed and blen < fixed[1]:
+                    self.warn(f"garbage at byte {base + pos}: {fixed[0]} block of {blen} bytes is shorter than its "
+                              f"fixed fields ({fixed[1]} bytes); stopped reading")
+                    break
                 if btype == BLOCK_EPB:
-                    if blen < 32:
-                        self.warn(f"garbage at byte {base + pos}: enhanced packet block too short")
-                        break
                     ifid, hi, lo, incl, orig = struct.unpack_from(endian + "IIIII", buf, body)
                     if ifid >= len(ifaces) or 28 + incl > blen - 4:
                         self.warn(

@@ -183,15 +183,29 @@ def _waypoint_dest(w: dict[str, Any]) -> str:
     return ""
 
 
+def _port(v: Any) -> int | None:
+    """A port number from a dump (an integer or its digits), None for anything else."""
+    if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) <= 5:
+        v = int(v)
+    return v if type(v) is int and 0 <= v <= 65535 else None
+
+
 def _ports(m: Any) -> dict[int, int]:
     out: dict[int, int] = {}
     if isinstance(m, dict):
         for k, v in m.items():
-            try:
-                out[int(k)] = int(v)
-            except (TypeError, ValueError):
-                continue
+            port, target = _port(k), _port(v)
+            if port is not None and target is not None:
+                out[port] = target
     return out
+
+
+def _dict(x: Any) -> dict[str, Any]:
+    return x if isinstance(x, dict) else {}
+
+
+def _list(x: Any) -> list[Any]:
+    return x if isinstance(x, list) else []
 
 
 def _workload(w: dict[str, Any], key: str = "") -> DumpWorkload:
@@ -204,19 +218,19 @@ def _workload(w: dict[str, Any], key: str = "") -> DumpWorkload:
         uid=str(w.get("uid") or ""), name=str(w.get("name") or ""), namespace=str(w.get("namespace") or ""),
         ips=[_strip_net(i) for i in ips], node=str(w.get("node") or ""),
         service_account=str(w.get("serviceAccount") or ""), protocol=str(w.get("protocol") or ""),
-        waypoint=_waypoint_dest(w), authorization_policies=[str(p) for p in w.get("authorizationPolicies") or []],
+        waypoint=_waypoint_dest(w), authorization_policies=[str(p) for p in _list(w.get("authorizationPolicies"))],
         status=str(w.get("status") or ""), network=str(w.get("network") or ""),
         trust_domain=str(w.get("trustDomain") or ""), workload_name=str(w.get("workloadName") or ""),
         workload_type=str(w.get("workloadType") or ""),
         native_tunnel=bool(w.get("nativeTunnel", w.get("nativeHbone", False))),
-        services=[str(s) for s in w.get("services") or []],
+        services=[str(s) for s in _list(w.get("services"))],
     )
 
 
 def _service(s: dict[str, Any]) -> DumpService:
     eps: list[DumpEndpoint] = []
-    raw_eps = s.get("endpoints") or {}
-    items = raw_eps.items() if isinstance(raw_eps, dict) else enumerate(raw_eps)
+    raw_eps = s.get("endpoints")
+    items = raw_eps.items() if isinstance(raw_eps, dict) else enumerate(_list(raw_eps))
     for k, e in items:
         if not isinstance(e, dict):
             continue
@@ -230,16 +244,16 @@ def _service(s: dict[str, Any]) -> DumpService:
     if isinstance(wp, dict):
         d = wp.get("destination")
         waypoint = _strip_net(d) if isinstance(d, dict) else str(d or "")
-    vips = s.get("vips") if isinstance(s.get("vips"), list) else s.get("addresses") or []
+    vips = s.get("vips") if isinstance(s.get("vips"), list) else _list(s.get("addresses"))
     return DumpService(
         name=str(s.get("name") or ""), namespace=str(s.get("namespace") or ""), hostname=str(s.get("hostname") or ""),
         vips=[_strip_net(v) for v in vips], ports=_ports(s.get("ports")), endpoints=eps, waypoint=waypoint,
-        subject_alt_names=[str(x) for x in s.get("subjectAltNames") or []])
+        subject_alt_names=[str(x) for x in _list(s.get("subjectAltNames"))])
 
 
 def _certs(lst: Any) -> list[DumpCert]:
     out = []
-    for c in lst or []:
+    for c in _list(lst):
         if isinstance(c, dict):
             out.append(DumpCert(str(c.get("serialNumber") or c.get("serial_number") or ""),
                                 str(c.get("validFrom") or c.get("valid_from") or ""),
@@ -257,7 +271,7 @@ def _values(x: Any) -> list[Any]:
 
 def _conns(lst: Any) -> list[DumpConnection]:
     return [DumpConnection(str(c.get("src") or ""), str(c.get("originalDst") or ""), str(c.get("actualDst") or ""),
-                           str(c.get("protocol") or "")) for c in lst or [] if isinstance(c, dict)]
+                           str(c.get("protocol") or "")) for c in _list(lst) if isinstance(c, dict)]
 
 
 def parse_config_dump(doc: Any, where: str = "config_dump") -> ZtunnelConfig:
@@ -289,7 +303,7 @@ def parse_config_dump(doc: Any, where: str = "config_dump") -> ZtunnelConfig:
         cfg.workloads.append(wl)
     if schema == "2023-08" and isinstance(doc.get("workload_to_services"), dict):
         for w in cfg.workloads:
-            w.services = [str(s) for s in doc["workload_to_services"].get(w.uid, [])]
+            w.services = [str(s) for s in _list(doc["workload_to_services"].get(w.uid))]
     for _k, s in _values(svc_src):
         if isinstance(s, dict):
             cfg.services.append(_service(s))
@@ -306,10 +320,10 @@ def parse_config_dump(doc: Any, where: str = "config_dump") -> ZtunnelConfig:
             if not name and isinstance(k, str) and "/" in k:
                 ns, name = k.split("/", 1)
             cfg.policies.append(DumpPolicy(name, ns, str(p.get("scope") or ""), str(p.get("action") or ""),
-                                           list(p.get("rules") or []), bool(p.get("dryRun", False))))
+                                           _list(p.get("rules")), bool(p.get("dryRun", False))))
     else:
         cfg.notes.append("this dump has no policies section: policy comparison is not possible")
-    for c in doc.get("certificates") or []:
+    for c in _list(doc.get("certificates")):
         if not isinstance(c, dict):
             continue
         chain = c.get("certChain") if "certChain" in c else c.get("cert_chain")
@@ -319,13 +333,13 @@ def parse_config_dump(doc: Any, where: str = "config_dump") -> ZtunnelConfig:
     for uid, st in _values(doc.get("workloadState")):
         if not isinstance(st, dict):
             continue
-        info = st.get("info") or {}
-        conns = st.get("connections") or {}
+        info = _dict(st.get("info"))
+        conns = _dict(st.get("connections"))
         cfg.workload_state.append(DumpWorkloadState(
             str(uid), str(info.get("name") or ""), str(info.get("namespace") or ""),
             str(info.get("serviceAccount") or ""), str(st.get("state") or ""), _conns(conns.get("inbound")),
             _conns(conns.get("outbound"))))
-    cfg.local_node = str(doc.get("local_node") or (doc.get("config") or {}).get("localNode") or "")
+    cfg.local_node = str(doc.get("local_node") or _dict(doc.get("config")).get("localNode") or "")
     ver = doc.get("version")
     if isinstance(ver, dict):
         cfg.version = str(ver.get("istioVersion") or ver.get("istio_version") or ver.get("version") or "")
@@ -334,14 +348,14 @@ def parse_config_dump(doc: Any, where: str = "config_dump") -> ZtunnelConfig:
 
 def _services_2023_04(doc: dict[str, Any]) -> list[DumpService]:
     by_vip: dict[str, DumpService] = {}
-    for vip_port, eps in (doc.get("vips") or {}).items():
+    for vip_port, eps in _dict(doc.get("vips")).items():
         vip, _, port = str(vip_port).rpartition(":")
         svc = by_vip.setdefault(vip, DumpService(name="", namespace="", hostname="", vips=[vip]))
-        for ep in eps or []:
+        for ep in _list(eps):
             if isinstance(ep, list) and len(ep) == 2:
-                svc.endpoints.append(DumpEndpoint("", str(ep[0]), {int(port): int(ep[1])} if port.isdigit() else {}))
-                if port.isdigit():
-                    svc.ports[int(port)] = int(ep[1])
+                ports = _ports({port: ep[1]})
+                svc.endpoints.append(DumpEndpoint("", str(ep[0]), ports))
+                svc.ports.update(ports)
     return list(by_vip.values())
 
 

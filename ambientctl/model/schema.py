@@ -268,7 +268,8 @@ class Obj(Field):
 
     fields: dict[str, Field]
     post: Callable[[dict[str, Any]], None] | None = field(default=None, compare=False)
-    required: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()  # must be there and not null
+    present: tuple[str, ...] = ()  # must be there, null allowed
 
     expected = "a mapping"
 
@@ -277,6 +278,9 @@ class Obj(Field):
             raise self.wrong(v)
         for k in self.required:
             if v.get(k) is None:
+                raise SchemaError(f"needs {k}")
+        for k in self.present:
+            if k not in v:
                 raise SchemaError(f"needs {k}")
         for k, spec in self.fields.items():
             if k in v:
@@ -294,6 +298,20 @@ class Obj(Field):
         if self.post is not None:
             self.post(v)
         return v
+
+
+MAX_DEPTH = 100  # Kubernetes objects and ambientctl's documents nest a few dozen levels at most
+
+
+def check_depth(doc: Any, limit: int = MAX_DEPTH) -> None:
+    """Refuse a document nested deeper than `limit` (every later walk of it would recurse that deep)."""
+    stack = [(doc, 0)]
+    while stack:
+        v, n = stack.pop()
+        if n > limit:
+            raise SchemaError(f"is nested more than {limit} levels deep")
+        children = v.values() if type(v) is dict else v if type(v) is list else ()
+        stack.extend((x, n + 1) for x in children if type(x) is dict or type(x) is list)
 
 
 def check(schema: Field, doc: Any) -> Any:

@@ -14,7 +14,9 @@ from ambientctl.words import count
 VERDICT_STYLE = {"allow": "allow", "deny": "deny", "failed": "error", "unknown": "dim"}
 
 
-def log_report(files: list[tuple[str, list[Any]]], conns: list[Any], with_events: bool) -> dict[str, Any]:
+def log_report(files: list[tuple[str, list[Any]]], conns: list[Any], with_events: bool,
+               skipped: dict[str, list[int]] | None = None) -> dict[str, Any]:
+    """`skipped`: per file, the lines left out because they hold NUL bytes."""
     body: dict[str, Any] = {"files": [], "connections": [c.to_dict() for c in conns]}
     for label, evs in files:
         kinds: dict[str, int] = {}
@@ -23,7 +25,8 @@ def log_report(files: list[tuple[str, list[Any]]], conns: list[Any], with_events
                 continue
             kinds[e.kind] = kinds.get(e.kind, 0) + 1
         unknown = [e.line_no for e in evs if e.kind == "raw" and e.raw.strip() and not e.raw.lstrip().startswith("#")]
-        entry: dict[str, Any] = {"name": label, "lines": len(evs), "kinds": kinds, "unrecognisedLines": unknown}
+        entry: dict[str, Any] = {"name": label, "lines": len(evs), "kinds": kinds, "unrecognisedLines": unknown,
+                                 "skippedLines": (skipped or {}).get(label, [])}
         if with_events:
             entry["events"] = [e.to_dict() for e in evs if e.kind != "raw"]
         body["files"].append(entry)
@@ -47,6 +50,11 @@ def render_logs(doc: dict[str, Any], out: TextIO) -> None:
             kinds = ", ".join(count(n, f"{k} line") for k, n in sorted(f["kinds"].items()))
             about = f"{count(f['lines'], 'line')}: {kinds}" if kinds else count(f["lines"], "line")
             c.print(f"  {escape(f['name'])}  [dim]{escape(about)}[/]", soft_wrap=True)
+            if f.get("skippedLines"):
+                shown = ", ".join(str(n) for n in f["skippedLines"][:20])
+                more = " …" if len(f["skippedLines"]) > 20 else ""
+                c.print(f"    [warn]skipped {count(len(f['skippedLines']), 'line')} holding NUL bytes: line "
+                        f"{shown}{more}[/]", soft_wrap=True)
             if f["unrecognisedLines"]:
                 shown = ", ".join(str(n) for n in f["unrecognisedLines"][:20])
                 more = " …" if len(f["unrecognisedLines"]) > 20 else ""

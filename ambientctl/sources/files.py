@@ -163,13 +163,13 @@ def _yaml_documents(text: str, name: str) -> Iterator[tuple[str, Any]]:
         docs = _load_yaml(text, name)
     except RecursionError:
         raise InputError(f"{name}: YAML nested too deeply (Kubernetes objects nest a few dozen levels)") from None
+    except ValueError as e:  # an integer of more than 4,300 digits
+        raise InputError(f"{name}: not valid YAML: {str(e).split(';')[0]}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise InputError(f"{name}: not valid YAML{where}: {problem}") from None
-    except RecursionError:
-        raise InputError(f"{name}: YAML nested too deeply") from None
     if docs and all(isinstance(d, str | int | float) for d in docs if d is not None) and any(docs):
         raise InputError(f"{name}: not a manifest file (plain text, expected YAML or JSON objects)")
     for i, d in enumerate(docs, 1):

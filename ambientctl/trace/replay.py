@@ -5,6 +5,7 @@ and a saved trace adds trace.json and, written last, manifest.json."""
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 
 from ambientctl.errors import InputError, file_error, no_such_file
 from ambientctl.evidence import LogEvent, parse_log_lines
+from ambientctl.model import schema as sc
 from ambientctl.outfile import Target, check_target, output_directory
 from ambientctl.trace.build import CaptureEvidence
 
@@ -42,16 +44,69 @@ def demo_index() -> list[dict[str, Any]]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _read_json(path: Path, schema: sc.Field | None = None) -> dict[str, Any]:
+    """A JSON object from a saved trace or recording; with `schema`, its fields are type-checked (on a copy: the
+    document is returned as written, so `-o json` prints it exactly)."""
+    from ambientctl.unicode import SURROGATE_ESCAPE, without_surrogates
+
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        doc = json.loads(text)
     except FileNotFoundError:
         raise no_such_file(path, "saved trace") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InputError(f"{path}: not readable JSON ({e})") from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply") from None
+    except ValueError as e:  # a number of more than 4,300 digits
+        raise InputError(f"{path}: not readable JSON ({str(e).split(';')[0]})") from None
     if not isinstance(doc, dict):
-        raise InputError(f"{path}: expected a JSON object")
+        raise InputError(f"{path}: expected a JSON object, not {sc.describe(doc)}")
+    if SURROGATE_ESCAPE.search(text):
+        doc = without_surrogates(doc)
+    if schema is not None:
+        try:
+            sc.check_depth(doc)
+            sc.check(schema, copy.deepcopy(doc))
+        except sc.SchemaError as e:
+            raise InputError(f"{path}: {e}") from None
     return doc
+
+
+# The fields of a saved Trace document that the report (text, the trace screen) reads; build.py writes them.
+_S, _STRINGS = sc.Str(), sc.List(sc.Str())
+_EVIDENCE = sc.Obj({"kind": _S, "source": _S, "text": _S, "summary": _S, "headers": sc.Map(sc.Scalar()),
+                    "innerRequest": _S, "innerStatus": sc.Scalar(), "rule": sc.Int(), "capture": _S,
+                    "policy": _S, "says": _STRINGS},
+                   required=("kind",), post=lambda e: _evidence_needs(e))
+
+
+def _evidence_needs(e: dict[str, Any]) -> None:
+    need = {"log": ("source", "text"), "connect": ("summary",)}.get(e["kind"], ())
+    for k in need:
+        if k not in e:
+            raise sc.SchemaError(f"({e['kind']} evidence) needs {k}")
+
+
+_HOPS = sc.List(sc.Obj({"component": _S, "name": _S, "status": _S, "evidence": sc.List(_EVIDENCE)},
+                       required=("component", "status", "evidence")))
+TRACE = sc.Obj({
+    "apiVersion": _S, "kind": _S,
+    "explanation": sc.Obj({
+        "verdict": _S, "path": _S, "enforcedBy": _S, "istioVersion": _S, "source": sc.Obj({"cluster": _S}),
+        "hops": sc.List(sc.Obj({"component": _S, "name": _S}, required=("component",))),
+        "policy": sc.Obj({"name": _S, "namespace": _S, "action": _S, "rules": sc.List(sc.Obj({}))}),
+        "decidedBy": sc.Obj({}),
+    }, required=("verdict",)),
+    "observed": sc.Obj({"verdict": _S, "path": _S, "hops": _HOPS}, required=("verdict", "hops")),
+    "agreement": sc.Obj({"result": _S, "disagreements": sc.List(sc.Obj(
+        {"field": _S, "predicted": sc.Scalar(), "observed": sc.Scalar(), "suggestion": _S},
+        required=("field", "suggestion"), present=("predicted", "observed")))}, required=("result", "disagreements")),
+    "story": _STRINGS, "missing": _STRINGS, "notes": _STRINGS,
+    "artifacts": sc.Obj({"directory": _S, "files": sc.List(sc.Obj(
+        {"kind": _S, "file": _S, "pod": _S, "interface": _S, "source": _S, "leg": _S}, required=("kind", "file")))}),
+}, required=("explanation", "observed", "agreement"))
+SAVED_TRACE_MANIFEST = sc.Obj({"kind": _S, "files": _STRINGS})
 
 
 def load_recording(root: Path, decode: bool = True, progress=None) -> Recording:  # type: ignore[no-untyped-def]
@@ -147,13 +202,13 @@ def open_saved(root: Path) -> dict[str, Any]:
         raise no_such_file(root, "saved trace")
     if not root.is_dir():
         raise InputError("not a directory: a saved trace is the directory written by trace --keep", where=str(root))
-    manifest = _read_json(root / MANIFEST) if (root / MANIFEST).exists() else None
+    manifest = _read_json(root / MANIFEST, SAVED_TRACE_MANIFEST) if (root / MANIFEST).exists() else None
     if manifest is None or manifest.get("kind") != "SavedTrace":
         raise InputError(f"no {MANIFEST} of a saved trace (incomplete or not made by trace --keep)", where=str(root))
     for f in manifest.get("files") or []:
         if not (root / f).exists():
             raise InputError(f"{f} is listed in {MANIFEST} but missing", where=str(root))
-    doc = _read_json(root / "trace.json")
+    doc = _read_json(root / "trace.json", TRACE)
     if doc.get("kind") != "Trace":
         raise InputError("trace.json is not a Trace document", where=str(root))
     return doc

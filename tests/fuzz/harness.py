@@ -65,7 +65,7 @@ def run_cli(argv: list[str], workdir: Path) -> Outcome:
                 code = main(list(argv))
             except SystemExit as e:
                 code = e.code if isinstance(e.code, int) else 1
-            except (Exception, RecursionError) as e:  # noqa: BLE001 - what escapes main is the finding
+            except (Exception, RecursionError) as e:
                 crash, key = "".join(traceback.format_exception(e)), crash_key(e)
     finally:
         tempfile.tempdir = old_tempdir

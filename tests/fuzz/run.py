@@ -41,7 +41,7 @@ def make_round(name: str, tried: collections.Counter[str], found: dict[str, tupl
             if not n:
                 case = out / str(len(found) + 1)
                 case.mkdir(parents=True, exist_ok=True)
-                (case / "problem.txt").write_text(f"{key}\n{ex}\n")
+                (case / "problem.txt").write_text(f"{key}\n{ex}\n", errors="backslashreplace")
                 for fname, data in targets.LAST_INPUT.items():
                     (case / fname).parent.mkdir(parents=True, exist_ok=True)
                     (case / fname).write_bytes(data)
@@ -59,6 +59,7 @@ def main() -> int:
     args = ap.parse_args()
     names = args.target or sorted(TARGETS)
     args.out.mkdir(parents=True, exist_ok=True)
+    targets.saved_trace()  # one real saved trace, made before any generation
     tried: collections.Counter[str] = collections.Counter()
     found: dict[str, tuple[int, str]] = {}
     start = time.monotonic()

@@ -253,7 +253,7 @@ def saved_trace() -> tuple[tuple[str, bytes], ...]:
 
 @st.composite
 def saved_trace_mutation(draw: st.DrawFn) -> tuple[dict[str, bytes], str]:
-    files = dict(saved_trace())
+    files = dict(saved_trace())  # made before generation starts (tests: a fixture; run.py: main)
     name = draw(st.sampled_from(["trace.json", "trace.json", "trace.json", "manifest.json", "recording.json"]))
     files[name] = fs.dump_json(draw(fs.json_mutation(json.loads(files[name]), 4)))
     return files, name

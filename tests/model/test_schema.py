@@ -28,7 +28,8 @@ def _fails(tmp_path, capsys, extra: str, argv=("describe", "pod", "sleep-1")) ->
     assert code == 1, (code, out, err)
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0].removeprefix(f"ambientctl: {p} ")
+    assert lines[0].startswith(f"ambientctl: {' '.join(argv[:2])}: {p} "), lines[0]
+    return lines[0].split(f"{p} ", 1)[1]
 
 
 AP = "security.istio.io/v1"

@@ -36,10 +36,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parse.set_defaults(func=run)
 
 
-def _read(name: str) -> list[str]:
+def _read(name: str) -> tuple[list[str], list[int]]:
+    """The lines of a log (UTF-8, or UTF-16 as Windows tools save it) and the numbers of the lines skipped
+    because they hold NUL bytes (a log cut by a crash, a binary blob pasted in); those lines are left empty so
+    line numbers still match the file. Mostly-binary data (a capture, a gzip) is refused."""
     import sys
 
     from ambientctl.errors import InputError, file_error
+    from ambientctl.unicode import sniff_encoding
 
     if name == "-":
         data = sys.stdin.buffer.read()
@@ -49,9 +53,20 @@ def _read(name: str) -> list[str]:
                 data = f.read()
         except OSError as e:
             raise file_error(name, e, "log") from None
-    if b"\0" in data[:4096]:
-        raise InputError(f"{name if name != '-' else 'standard input'}: binary data, not a text log")
-    return data.decode("utf-8", errors="replace").splitlines()
+    enc = sniff_encoding(data)
+    if enc.startswith("utf-8"):
+        head = data[:4096]
+        if head.count(0) > max(8, len(head) // 16):
+            raise InputError(f"{name if name != '-' else 'standard input'}: binary data, not a text log "
+                             f"({head.count(0)} NUL bytes in its first {len(head)})")
+        text = data.decode("utf-8-sig", errors="replace")
+    else:
+        text = data.decode(enc, errors="replace")
+    lines = text.splitlines()
+    skipped = [i for i, line in enumerate(lines, 1) if "\0" in line]
+    for i in skipped:
+        lines[i - 1] = ""
+    return lines, skipped
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,9 +85,11 @@ def log_document(names: list[str], with_events: bool) -> dict:
 
     events = []
     files = []
+    skipped: dict[str, list[int]] = {}
     for name in names:
         label = "stdin" if name == "-" else name
-        evs = parse_log_lines(_read(name), label)
+        lines, skipped[label] = _read(name)
+        evs = parse_log_lines(lines, label)
         files.append((label, evs))
         events.extend(evs)
-    return envelope("LogReport", log_report(files, correlate(events), with_events=with_events))
+    return envelope("LogReport", log_report(files, correlate(events), with_events=with_events, skipped=skipped))
