@@ -36,6 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parse.set_defaults(func=run)
 
 
+_BINARY = bytes([*range(0, 9), *range(14, 27), *range(28, 32)])  # control bytes text logs do not hold (ESC may)
+
+
 def _read(name: str) -> tuple[list[str], list[int]]:
     """The lines of a log (UTF-8, or UTF-16 as Windows tools save it) and the numbers of the lines skipped
     because they hold NUL bytes (a log cut by a crash, a binary blob pasted in); those lines are left empty so
@@ -56,9 +59,8 @@ def _read(name: str) -> tuple[list[str], list[int]]:
     enc = sniff_encoding(data)
     if enc.startswith("utf-8"):
         head = data[:4096]
-        if head.count(0) > max(8, len(head) // 16):
-            raise InputError(f"{name if name != '-' else 'standard input'}: binary data, not a text log "
-                             f"({head.count(0)} NUL bytes in its first {len(head)})")
+        if sum(head.count(b) for b in _BINARY) > len(head) // 16:  # a capture, a gzip: not a log with a bad line
+            raise InputError(f"{name if name != '-' else 'standard input'}: binary data, not a text log")
         text = data.decode("utf-8-sig", errors="replace")
     else:
         text = data.decode(enc, errors="replace")
