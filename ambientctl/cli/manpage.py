@@ -63,7 +63,6 @@ JSON_VALUES: dict[str, list[tuple[str, str]]] = {
                 "address, caveat}"),
         ("findings", "flow findings {id, severity, message}, e.g. egress-waypoint-skipped-no-dns-capture, "
                      "egress-waypoint-skipped-no-address, dry-run-enforced-by-old-ztunnel"),
-        ("weighted", "1.31 waypoint canary of the destination: [{name, weight}], primary first"),
     ],
 }
 

@@ -14,7 +14,7 @@ from ambientctl.explain.decide import Decision, decide
 from ambientctl.explain.path import Party, Plan, plan
 from ambientctl.explain.routing import HttpRequest, route_request
 from ambientctl.explain.target import Target, resolve_source, resolve_target
-from ambientctl.mesh.view import MeshView
+from ambientctl.mesh.view import MeshView, WaypointBinding
 from ambientctl.model import objects as o
 
 
@@ -107,8 +107,6 @@ def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str =
         body["endpoints"] = [{"pod": r[0].meta.key if r[0] else None, "verdict": "allow" if r[2][0] else "deny",
                               "enforcedBy": r[2][1], "decidedBy": r[2][2]} for r in results]
     body["outcome"] = _allowed_outcome(routing) if allowed else (d.outcome if d else "")
-    if service is not None and view.version.current and view.service_waypoint(service).weighted:
-        body["weighted"] = [{"name": n, "weight": w} for n, w in view.service_waypoint(service).weighted]
     body["warnings"] += unread_warnings(view)
     if d is not None:
         if d.policy is not None:
@@ -172,6 +170,11 @@ def waypoint_of_destination(view: MeshView, tgt: Target, ep: o.Pod | None, p: Pl
         b = view.service_waypoint(svc)
     elif ep is not None:
         b = view.workload_waypoint(ep)
+    return binding_doc(view, b, svc, p)
+
+
+def binding_doc(view: MeshView, b: WaypointBinding | None, svc: o.Service | None, p: Plan) -> dict[str, Any]:
+    """`waypoint` for one binding (a Service's, a workload's or — for egress — a ServiceEntry's)."""
     if b is None:
         return {"name": None, "boundBy": None, "requested": None, "reason": None, "message": None, "inPath": False,
                 "weighted": []}
@@ -321,8 +324,7 @@ def _explain_external(view: MeshView, src: Party, tgt: Target, protocol: str, me
     }
     body["findings"] = findings.as_dicts(list(e.findings) + list(p.findings) + (d.findings if d else []))
     body["warnings"] += [x["message"] for x in body["findings"] if x["message"] not in body["warnings"]]
-    if e.binding is not None and e.binding.weighted:
-        body["weighted"] = [{"name": n, "weight": w} for n, w in e.binding.weighted]
+    body["waypoint"] = binding_doc(view, e.binding, None, p)
     body["outcome"] = ("the connection goes out to " + p.hops[-1].name) if allowed else (d.outcome if d else "")
     if d is not None:
         if d.policy is not None:

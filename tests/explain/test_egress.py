@@ -266,3 +266,13 @@ def test_namespace_visible_entry_is_invisible_to_dns_from_other_namespaces():
 
 def test_bare_host_without_port_takes_the_serviceentry_port():
     assert ex(world(), dst="httpbin.org")["request"]["port"] == 443
+
+
+def test_egress_explanations_carry_the_serviceentry_binding_as_waypoint():
+    """explain's `waypoint` for an egress destination is the ServiceEntry's binding (same shape as a Service's)."""
+    e = ex(world())
+    assert e["waypoint"]["name"] == "istio-egress/egress-waypoint" and e["waypoint"]["inPath"] is True
+    assert e["waypoint"]["reason"] == "WaypointAccepted"
+    x = ex(world(mesh=NS_VISIBILITY, se_extra=CROSS_NS_SE), dst="api.partner.example:443")
+    assert (x["waypoint"]["name"], x["waypoint"]["reason"]) == (None, "CrossNamespaceWaypointForbidden")
+    assert x["waypoint"]["requested"] == "istio-egress/egress-waypoint"

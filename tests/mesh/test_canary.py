@@ -123,7 +123,8 @@ def test_explain_shows_the_split_and_warns_when_ztunnels_are_too_old():
     e = explain(MeshView(world(CANARY, {W: "25"})), "sleep", "reviews:9080")
     assert e["path"] == "via-waypoint" and e["hops"][2]["name"] == "default/waypoint"
     assert any("default/waypoint 75%, default/waypoint-v2 25%" in r for r in e["reasons"])
-    assert e["weighted"] == [{"name": "default/waypoint", "weight": 75}, {"name": "default/waypoint-v2", "weight": 25}]
+    assert e["waypoint"]["weighted"] == [{"name": "default/waypoint", "weight": 75},
+                                         {"name": "default/waypoint-v2", "weight": 25}]
     old = explain(MeshView(world(CANARY, {W: "25"}, ztunnel="1.30.2")), "sleep", "reviews:9080")
     assert any("(< 1.31): they ignore it and always use default/waypoint" in str(w) for w in old["warnings"])
 
