@@ -144,7 +144,7 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
     _routes_and_findings(c, doc)
 
 
-def _routes_and_findings(c: Any, doc: dict[str, Any]) -> None:
+def _routes_and_findings(c: Any, doc: dict[str, Any], subject: str = "this pod") -> None:
     if doc["routes"]:
         t = Table.grid(padding=(0, 2))
         t.add_column(no_wrap=True)
@@ -163,7 +163,7 @@ def _routes_and_findings(c: Any, doc: dict[str, Any]) -> None:
         mark, style = SEV_MARK.get(fd["severity"], ("●", "info"))
         t.add_row(f"[{style}]{mark}[/]", f"[{style}]{fd['id']}[/]  {escape(fd['message'])}")
     if not doc["findings"]:
-        t.add_row("[ok]✓[/]", "no misconfigurations found for this pod")
+        t.add_row("[ok]✓[/]", f"no misconfigurations found for {subject}")
     section(c, "Findings", t)
 
     c.print()

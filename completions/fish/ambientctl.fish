@@ -65,6 +65,18 @@ function __ambientctl_sub
             echo 'describe pod'
         case 'describe|pods'
             echo 'describe pod'
+        case 'describe|service'
+            echo 'describe service'
+        case 'describe|svc'
+            echo 'describe service'
+        case 'describe|services'
+            echo 'describe service'
+        case 'describe|waypoint'
+            echo 'describe waypoint'
+        case 'describe|wp'
+            echo 'describe waypoint'
+        case 'describe|waypoints'
+            echo 'describe waypoint'
         case 'logs|parse'
             echo 'logs parse'
         case 'snapshot|save'
@@ -109,6 +121,46 @@ function __ambientctl_takes_value
         case 'describe pod|--request-timeout'
             return 0
         case 'describe pod|--istio-version'
+            return 0
+        case 'describe service|-n'
+            return 0
+        case 'describe service|--namespace'
+            return 0
+        case 'describe service|-o'
+            return 0
+        case 'describe service|--output'
+            return 0
+        case 'describe service|--snapshot'
+            return 0
+        case 'describe service|--demo'
+            return 0
+        case 'describe service|--context'
+            return 0
+        case 'describe service|--kubeconfig'
+            return 0
+        case 'describe service|--request-timeout'
+            return 0
+        case 'describe service|--istio-version'
+            return 0
+        case 'describe waypoint|-n'
+            return 0
+        case 'describe waypoint|--namespace'
+            return 0
+        case 'describe waypoint|-o'
+            return 0
+        case 'describe waypoint|--output'
+            return 0
+        case 'describe waypoint|--snapshot'
+            return 0
+        case 'describe waypoint|--demo'
+            return 0
+        case 'describe waypoint|--context'
+            return 0
+        case 'describe waypoint|--kubeconfig'
+            return 0
+        case 'describe waypoint|--request-timeout'
+            return 0
+        case 'describe waypoint|--istio-version'
             return 0
         case 'explain|--port'
             return 0
@@ -327,7 +379,7 @@ function __ambientctl_takes_value
 end
 
 complete -c ambientctl -f
-complete -c ambientctl -n "__ambientctl_at ''" -a 'describe' -d 'describe a pod as ambient mode sees it'
+complete -c ambientctl -n "__ambientctl_at ''" -a 'describe' -d 'describe a pod, service or waypoint as ambient mode sees it'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'explain' -d 'why a request from SRC to DST is allowed, denied or hairpinned (no traffic sent)'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'decode' -d 'decode a pcap/pcapng: flows, TLS, HTTP/2 and HBONE tunnels'
 complete -c ambientctl -n "__ambientctl_at ''" -a 'logs' -d 'understand ztunnel and waypoint logs'
@@ -349,6 +401,8 @@ complete -c ambientctl -n "__ambientctl_at ''" -l kubeconfig -r -F -d 'kubeconfi
 complete -c ambientctl -n "__ambientctl_at ''" -l request-timeout -x -d 'the most one command waits for the API server, all requests, credential plugins '
 complete -c ambientctl -n "__ambientctl_at ''" -l istio-version -x -d 'behaviour model to use (e.g'
 complete -c ambientctl -n "__ambientctl_at 'describe'" -a 'pod' -d 'membership, ztunnel, identity, services, waypoint, policies, routes and findings'
+complete -c ambientctl -n "__ambientctl_at 'describe'" -a 'service' -d 'the waypoint a service binds to and why, the policies it enforces for it, routes'
+complete -c ambientctl -n "__ambientctl_at 'describe'" -a 'waypoint' -d 'what binds to a waypoint and why, the policies it enforces, identity, readiness,'
 complete -c ambientctl -n "__ambientctl_at 'describe'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace of the object (default: default)'
@@ -360,6 +414,26 @@ complete -c ambientctl -n "__ambientctl_at 'describe pod'" -l kubeconfig -r -F -
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -l request-timeout -x -d 'the most one command waits for the API server, all requests, credential plugins '
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -l istio-version -x -d 'behaviour model to use (e.g'
 complete -c ambientctl -n "__ambientctl_at 'describe pod'" -a '(__ambientctl_dynamic pod)'
+complete -c ambientctl -n "__ambientctl_at 'describe service'" -s h -l help -d 'show this help message and exit'
+complete -c ambientctl -n "__ambientctl_at 'describe service'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace of the object (default: default)'
+complete -c ambientctl -n "__ambientctl_at 'describe service'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text; output plugins add more, see `ambientctl plugins l'
+complete -c ambientctl -n "__ambientctl_at 'describe service'" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '
+complete -c ambientctl -n "__ambientctl_at 'describe service'" -l demo -x -a '(__ambientctl_dynamic demo)' -d 'use a bundled demo cluster instead of a live one: bookinfo (default) — the seed '
+complete -c ambientctl -n "__ambientctl_at 'describe service'" -l context -x -a '(__ambientctl_dynamic context)' -d 'kubeconfig context to use'
+complete -c ambientctl -n "__ambientctl_at 'describe service'" -l kubeconfig -r -F -d 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'
+complete -c ambientctl -n "__ambientctl_at 'describe service'" -l request-timeout -x -d 'the most one command waits for the API server, all requests, credential plugins '
+complete -c ambientctl -n "__ambientctl_at 'describe service'" -l istio-version -x -d 'behaviour model to use (e.g'
+complete -c ambientctl -n "__ambientctl_at 'describe service'" -a '(__ambientctl_dynamic pod)'
+complete -c ambientctl -n "__ambientctl_at 'describe waypoint'" -s h -l help -d 'show this help message and exit'
+complete -c ambientctl -n "__ambientctl_at 'describe waypoint'" -s n -l namespace -x -a '(__ambientctl_dynamic namespace)' -d 'namespace of the object (default: default)'
+complete -c ambientctl -n "__ambientctl_at 'describe waypoint'" -s o -l output -x -a 'text json yaml' -d 'output format (default: text; output plugins add more, see `ambientctl plugins l'
+complete -c ambientctl -n "__ambientctl_at 'describe waypoint'" -l snapshot -r -F -d 'read manifests from a file, directory or .tar.gz/.zip archive instead of a live '
+complete -c ambientctl -n "__ambientctl_at 'describe waypoint'" -l demo -x -a '(__ambientctl_dynamic demo)' -d 'use a bundled demo cluster instead of a live one: bookinfo (default) — the seed '
+complete -c ambientctl -n "__ambientctl_at 'describe waypoint'" -l context -x -a '(__ambientctl_dynamic context)' -d 'kubeconfig context to use'
+complete -c ambientctl -n "__ambientctl_at 'describe waypoint'" -l kubeconfig -r -F -d 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'
+complete -c ambientctl -n "__ambientctl_at 'describe waypoint'" -l request-timeout -x -d 'the most one command waits for the API server, all requests, credential plugins '
+complete -c ambientctl -n "__ambientctl_at 'describe waypoint'" -l istio-version -x -d 'behaviour model to use (e.g'
+complete -c ambientctl -n "__ambientctl_at 'describe waypoint'" -a '(__ambientctl_dynamic pod)'
 complete -c ambientctl -n "__ambientctl_at 'explain'" -s h -l help -d 'show this help message and exit'
 complete -c ambientctl -n "__ambientctl_at 'explain'" -l matrix -d 'every workload of the namespace (-n) against every service port in it, as an all'
 complete -c ambientctl -n "__ambientctl_at 'explain'" -l port -x -d 'destination port (or DST:PORT)'

@@ -73,7 +73,7 @@ def bash_complete(line: str) -> list[str]:
 
 def test_bash_completes_commands_options_choices_and_pods(snapshot):
     assert bash_complete("ambientctl des") == ["describe"]
-    assert bash_complete("ambientctl describe ") == ["pod"]
+    assert bash_complete("ambientctl describe ") == ["pod", "service", "waypoint"]
     assert "--snapshot" in bash_complete("ambientctl describe pod --s")
     assert bash_complete("ambientctl describe pod -o ") == ["text", "json", "yaml"]
     assert bash_complete(f"ambientctl describe pod --snapshot {snapshot} prod") == ["productpage-v1-abc"]
