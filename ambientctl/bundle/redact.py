@@ -31,17 +31,13 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 _LEADS = ("pass", "pwd", "secret", "token", "api", "access", "private", "credential", "auth", "session", "cookie",
           "sig", "otp", "bearer", "jwt", "client", "key", "ssh", "signing", "encryption", "master")
 _NO_VALUE = frozenset({"null", "none", "nil", "true", "false", "undefined", "-", "***", "<none>"})
-_KEYCH = r"A-Za-z0-9_.\-"
 _WORD = r"[^\s\"'&,;)}\]<>\[{][^\s\"'&,;)}\]<>]*"
 _SCHEMES = r"(?:Bearer|Basic|Digest|Token|Negotiate|NTLM|ApiKey|AWS4-HMAC-SHA256|HOBA|Mutual)"
-# the value after a secret-ish key: a quoted string (up to its closing quote), else an auth scheme and its token,
-# else one word; after a Cookie key, the whole `a=1; b=2` list
 _QUOTED = r"(?<=\")[^\"\r\n]*(?=\")|(?<=')[^'\r\n]*(?=')"
 _SEP = r"(?P<sep>\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?)"
-
-
-# what follows a secret-ish key: a separator and the value; after a Cookie key the whole `a=1; b=2` list; after a
-# --flag, also its next argument
+# What follows a secret-ish key: a separator and the value — a quoted string up to its closing quote, else an auth
+# scheme and its token, else one word; after a Cookie key the whole `a=1; b=2` list; after a --flag, also its next
+# argument.
 _AFTER_KEY = re.compile(_SEP + rf"(?:(?P<value_q>{_QUOTED})|(?P<scheme>{_SCHEMES}[ \t]+)?(?P<value>{_WORD}))")
 _AFTER_COOKIE = re.compile(_SEP + rf"(?P<value>{_QUOTED}|{_WORD}(?:;[ \t]*{_WORD})*)")
 _AFTER_FLAG = re.compile(rf"(?P<sep>[ \t]+\\?[\"']?)(?P<value>{_QUOTED}|[^\s\"'-][^\s\"']*)")

@@ -1,7 +1,8 @@
-"""Assemble and write a support bundle. Every member passes through redaction first (ambientctl.bundle.redact);
-Secrets are dropped even when a snapshot file holds them; other ConfigMaps than Istio's mesh config are dropped
-as the live source never reads them. The .tar.gz is written through ambientctl.outfile (a temporary sibling
-renamed into place, never over an existing file without --force), so an interrupted bundle leaves nothing behind."""
+"""Assemble and write a support bundle. The cluster state arrives cut by allow-list (ambientctl.bundle.allow),
+captures cut to headers (ambientctl.bundle.pcap); every report, log and dump passes through the credential scan
+(ambientctl.bundle.redact) as it is added; key logs only with --include-keys. The .tar.gz is written through
+ambientctl.outfile (a temporary sibling renamed into place, never over an existing file without --force), so an
+interrupted bundle leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ class BundleContents:
     files: dict[str, bytes] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     redactions: Counter[str] = field(default_factory=Counter)
-    excluded: list[str] = field(default_factory=list)  # files left out on purpose (key logs)
+    excluded: list[str] = field(default_factory=list)  # left out on purpose (kinds, key logs, unknown files)
     truncated: list[dict[str, Any]] = field(default_factory=list)  # captures cut to packet headers
 
     def add_json(self, name: str, doc: Any) -> None:

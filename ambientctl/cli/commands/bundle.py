@@ -20,9 +20,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Collect what a support ticket needs into one .tar.gz: the JSON reports (describe for a pod; "
         "describe of both ends and explain for SRC DST; describe of every pod and the explain matrix for a "
         "namespace), the cluster state they come from, on a live cluster the ztunnel and waypoint logs of the "
-        "last --since and ztunnel config dumps, a saved trace with its captures (--trace-from). Secrets are "
-        "never read; tokens, Authorization/Cookie headers, private keys and TLS key logs are removed (key logs "
-        "kept with --include-keys). Any command re-reads the bundle with --snapshot BUNDLE.",
+        "last --since and ztunnel config dumps, a saved trace with its captures (--trace-from). Of the cluster "
+        "state only the fields the reports read are kept (docs/bundle.md); credentials in what stays (tokens, "
+        "passwords, Authorization/Cookie headers, private keys) are replaced; captures keep packet headers only "
+        "(--include-payloads) and TLS key logs stay out (--include-keys). Any command re-reads the bundle with "
+        "--snapshot BUNDLE, which checks every member against the manifest's sha256.",
         epilog="Examples: ambientctl bundle productpage-v1 --demo;  ambientctl bundle sleep productpage:9080 -w "
         "ticket-1234.tar.gz;  ambientctl bundle -n bookinfo --since 1h;  ambientctl explain sleep productpage "
         "--snapshot ticket-1234.tar.gz",
