@@ -33,11 +33,12 @@ class Egress:
     entry: eg.EntryMatch | None = None
     binding: WaypointBinding | None = None
     dialed: str = ""  # the address the client connects to ("" = unknown: whatever the upstream resolver answers)
-    findings: list[dict[str, str]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _flow_finding(fid: str, severity: str, message: str) -> dict[str, str]:
-    return {"id": fid, "severity": severity, "message": message}
+def _flow_finding(fid: str, severity: str, message: str, objects: tuple[str, ...] = ()) -> dict[str, Any]:
+    """{id, severity, message, objects} as explain/findings.py `as_dicts` takes it; objects are Kind/ns/name."""
+    return {"id": fid, "severity": severity, "message": message, "objects": list(objects)}
 
 
 def visible_entries(view: MeshView, host: str, client_ns: str) -> tuple[list[eg.EntryMatch], list[eg.EntryMatch]]:
@@ -113,7 +114,7 @@ def plan_egress(view: MeshView, src: Party, host: str, port: int, dialed: str, e
                 dns: dict[str, Any], reasons: list[str], dns_entry_for_host: eg.EntryMatch | None) -> Egress:
     """Hops and enforcement points once the dialed address is known (an address no pod or Service owns)."""
     warnings: list[str] = []
-    findings: list[dict[str, str]] = []
+    findings: list[dict[str, Any]] = []
     shown = dialed or f"{host} (public address)"
     client = Hop("client", f"{src.namespace}/{src.name}" if src.pod else src.ip or src.ref,
                  src.pod.node_name if src.pod else "", "tcp", port, src.ip)
@@ -180,7 +181,9 @@ def plan_egress(view: MeshView, src: Party, host: str, port: int, dialed: str, e
                 fid, why = "egress-waypoint-skipped-no-address", "the ServiceEntry has no address to answer with"
             msg = skipped_egress_message(b.waypoint.key, skipped.entry.meta.key, why, shown)
             warnings.append(msg)
-            findings.append(_flow_finding(fid, "warning", msg))
+            findings.append(_flow_finding(fid, "warning", msg, (
+                *((f"Pod/{src.pod.meta.key}",) if src.pod else ()), f"ServiceEntry/{skipped.entry.meta.key}",
+                f"Gateway/{b.waypoint.key}")))
     return Egress(Plan("plaintext-passthrough", hops, [], reasons, warnings), dns, entry, binding, dialed, findings)
 
 
@@ -210,7 +213,7 @@ def skipped_egress_message(wp_key: str, se_key: str, why: str, shown: str) -> st
             "its ztunnel passes it through — the waypoint's policies and routes do not apply (istio#54896)")
 
 
-def egress_findings(view: MeshView, pod: o.Pod) -> list[dict[str, str]]:
+def egress_findings(view: MeshView, pod: o.Pod) -> list[dict[str, Any]]:
     """describe's side of `egress-waypoint-skipped-no-dns-capture`: a captured pod without DNS capture reaches
     every ServiceEntry host bound to an egress waypoint at its public address, around the waypoint."""
     if not view.version.current or view.enrollment(pod).mode != "ambient":
@@ -228,5 +231,5 @@ def egress_findings(view: MeshView, pod: o.Pod) -> list[dict[str, str]]:
             continue
         out.append(_flow_finding("egress-waypoint-skipped-no-dns-capture", "warning", skipped_egress_message(
             b.waypoint.key, se.meta.key, f"DNS capture is off for this pod ({dc.why})",
-            f"{', '.join(se.hosts)} at the public address")))
+            f"{', '.join(se.hosts)} at the public address"), (f"ServiceEntry/{se.meta.key}", f"Gateway/{b.waypoint.key}")))
     return out

@@ -324,7 +324,10 @@ def _explain_external(view: MeshView, src: Party, tgt: Target, protocol: str, me
     }
     body["findings"] = findings.as_dicts(list(e.findings) + list(p.findings) + (d.findings if d else []))
     body["warnings"] += [x["message"] for x in body["findings"] if x["message"] not in body["warnings"]]
-    body["waypoint"] = binding_doc(view, e.binding, None, p)
+    # the entry the client dialed; else the one that names the host (its waypoint bound but skipped: inPath false)
+    shown = e.binding if e.binding is not None else (
+        view.service_entry_waypoint(for_host.entry) if for_host is not None else None)
+    body["waypoint"] = binding_doc(view, shown, None, p)
     body["outcome"] = ("the connection goes out to " + p.hops[-1].name) if allowed else (d.outcome if d else "")
     if d is not None:
         if d.policy is not None:

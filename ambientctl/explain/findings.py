@@ -480,7 +480,7 @@ def _egress(f: PodFacts) -> Iterator[Finding]:
 
     for x in egress_findings(f.view, f.pod):
         # explain's external path carries it for the flow itself (explain/egress.py); in-cluster flows never match
-        yield Finding(x["id"], x["severity"], x["message"], (f.ref,),
+        yield Finding(x["id"], x["severity"], x["message"], (f.ref, *x.get("objects", ())),
                       (FlowScope(source=f.ref, addressed_by=("external",)),))
 
 

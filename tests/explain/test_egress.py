@@ -276,3 +276,11 @@ def test_egress_explanations_carry_the_serviceentry_binding_as_waypoint():
     x = ex(world(mesh=NS_VISIBILITY, se_extra=CROSS_NS_SE), dst="api.partner.example:443")
     assert (x["waypoint"]["name"], x["waypoint"]["reason"]) == (None, "CrossNamespaceWaypointForbidden")
     assert x["waypoint"]["requested"] == "istio-egress/egress-waypoint"
+
+
+def test_a_skipped_egress_waypoint_is_named_with_in_path_false_and_the_finding_names_its_objects():
+    e = ex(world(sleep_ann={"ambient.istio.io/dns-capture": "false"}))
+    assert (e["waypoint"]["name"], e["waypoint"]["inPath"]) == ("istio-egress/egress-waypoint", False)
+    (f,) = e["findings"]
+    assert f["objects"] == ["Pod/default/sleep-1", "ServiceEntry/istio-egress/httpbin",
+                            "Gateway/istio-egress/egress-waypoint"]
