@@ -25,9 +25,10 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml plugins/*/pyproject.t
 system-deps:
 	scripts/install-system-deps
 
-# The real kube-apiserver for the live tests (built once per machine, cached in ~/.cache/ambientctl).
+# The real kube-apiserver for the live tests (built once per machine, cached in ~/.cache/ambientctl). The first
+# build takes ~12 minutes: its progress lines go to stderr and must stay visible (no redirect here).
 testcluster:
-	scripts/testcluster/build >/dev/null
+	scripts/testcluster/build
 
 test: $(VENV)/.installed-test system-deps testcluster
 	$(BIN)/python -m pytest
