@@ -15,6 +15,7 @@ import argparse
 import collections
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -55,7 +56,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=5.0)
     ap.add_argument("--target", action="append", choices=sorted(TARGETS))
-    ap.add_argument("--out", type=Path, default=Path("/tmp/ambientctl-fuzz-findings"))
+    ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "ambientctl-fuzz-findings")
     args = ap.parse_args()
     names = args.target or sorted(TARGETS)
     args.out.mkdir(parents=True, exist_ok=True)
