@@ -299,12 +299,11 @@ def _explain_external(view: MeshView, src: Party, tgt: Target, protocol: str, me
     p = e.plan
     req_host = f"{host or dialed}:{tgt.port}"
     req = HttpRequest(method.upper(), path, {k.lower(): v for k, v in (headers or {}).items()}, host=req_host)
-    allowed, enforced_by, decided_by, check_reasons, d = True, "none", {"noPolicy": True}, [], None
-    if p.checks:
-        egress_tgt = Target(tgt.ref, "external", dialed, tgt.port, host=host, entry=entry)
-        allowed, enforced_by, decided_by, check_reasons, d = _evaluate(view, p, src, None, egress_tgt, req, protocol)
-    else:
-        check_reasons.append("no component on this path enforces Istio policy")
+    # Istio policy where the path has a check; NetworkPolicy (the client's egress, the egress waypoint's) always
+    egress_tgt = Target(tgt.ref, "external", dialed, tgt.port, host=host, entry=entry)
+    allowed, enforced_by, decided_by, check_reasons, d = _evaluate(view, p, src, None, egress_tgt, req, protocol)
+    if not p.checks and decided_by == {"noPolicy": True} and d is not None and not d.warnings:
+        d = None
     warnings = list(p.warnings) + ([w for w in d.warnings if w not in p.warnings] if d else [])
     body: dict[str, Any] = {
         "source": src.as_dict(),

@@ -114,6 +114,8 @@ def legs(view: MeshView, p: Plan, src: Party, dst_pod: o.Pod | None, dst_ip: str
     """The connections this plan puts on the wire, in order (empty for data-path failures)."""
     if p.failure or not p.hops:
         return []
+    if dst_pod is None and not dst_ip:  # an address only the upstream resolver knows: judge up to the waypoint
+        return [leg for leg in legs(view, p, src, None, "0.0.0.0", target_port) if leg.receiver != len(p.hops) - 1]
     hops = p.hops
     last = len(hops) - 1
     dst = _pod_ep(dst_pod, dst_ip)

@@ -246,3 +246,22 @@ def test_kubelet_names_the_destination_node():
     """SRC `kubelet` (when no workload has that name) is the kubelet of the node the destination runs on."""
     d = ex(view(PROBED + DENY_PROBED), "kubelet", "pod/probed-1:8080")
     assert d["path"] == "kubelet-probe-snat" and d["source"]["kind"] == "Node" and d["source"]["name"] == "node-b"
+
+
+def test_client_egress_policy_to_an_external_host():
+    """An egress policy on the client judges what leaves its pod: the HBONE connection to the egress waypoint
+    (in-pod mode), or the connection to the public address when ztunnel passes it through."""
+    from ambientctl.sources.demo import load_demo
+
+    eg = np("sleep-egress", "{podSelector: {matchLabels: {app: sleep}}, policyTypes: [Egress], egress: "
+                            "[{ports: [{port: 53, protocol: UDP}, {port: 443}]}]}")
+    base = load_demo("ambient-1.31")
+    for obj in cluster_from_yaml(eg).network_policies:
+        base.add(obj)
+    v = MeshView(base)
+    d = ex(v, "sleep", "httpbin.org:443", protocol="tcp")
+    assert d["verdict"] == "deny" and d["enforcedBy"] == "networkpolicy"
+    assert d["networkPolicy"]["connection"]["port"] == 15008 and d["networkPolicy"]["direction"] == "egress"
+    assert d["ztunnelLog"] == HBONE_LOG
+    d = ex(v, "sleep", "api.example.com:443", protocol="tcp", resolve={"api.example.com": "93.184.215.14"})
+    assert d["verdict"] == "allow" and d["decidedBy"] == {"networkPolicy": "default/sleep-egress", "rule": 0}
