@@ -17,8 +17,8 @@ from ambientctl import __version__
 from ambientctl.mcp.tools import TOOLS, Context, call
 
 INSTRUCTIONS = (
-    "ambientctl answers questions about an Istio ambient mode mesh without sending traffic: how a pod is meshed "
-    "(describe_pod), why a request from A to B is allowed, denied or hairpinned and by which policy and rule "
+    "ambientctl answers questions about an Istio ambient mode mesh without sending traffic: how a pod, a "
+    "service or a waypoint is meshed and bound (describe_pod, describe_service, describe_waypoint), why a request from A to B is allowed, denied or hairpinned and by which policy and rule "
     "(explain, explain_matrix), and what saved evidence shows (decode, logs_parse, trace_from, "
     "bundle_manifest). Every tool is read-only; results are ambientctl's JSON documents (apiVersion "
     "ambientctl/v1)."

@@ -108,6 +108,18 @@ def _describe_pod(ctx: Context, a: dict[str, Any]) -> tuple[dict[str, Any], str]
     return _json(pod_document(ctx.view(), a["name"], a.get("namespace")))
 
 
+def _describe_service(ctx: Context, a: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    from ambientctl.cli.commands.describe import service_document
+
+    return _json(service_document(ctx.view(), a["name"], a.get("namespace")))
+
+
+def _describe_waypoint(ctx: Context, a: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    from ambientctl.cli.commands.describe import waypoint_document
+
+    return _json(waypoint_document(ctx.view(), a["name"], a.get("namespace")))
+
+
 def _explain(ctx: Context, a: dict[str, Any]) -> tuple[dict[str, Any], str]:
     from ambientctl.cli.commands.explain import explanation_document, parse_resolve
 
@@ -172,6 +184,23 @@ TOOLS: list[Tool] = [
                             "value that picks one workload; NAME.NAMESPACE works too", minLength=1),
                "namespace": NAMESPACE}, ("name",)),
          _describe_pod),
+    Tool("describe_service", "describe service", "Describe a service (ambientctl describe service)",
+         "Which waypoint a service's traffic goes through and why (the label that bound it and istiod's "
+         "istio.io/WaypointBound condition), per traffic type, whether ingress gateways use it, the policies that "
+         "waypoint enforces for it, routes, canaries and findings. The ServiceDescription document of `ambientctl "
+         "describe service NAME -o json`. " + SOURCE_NOTE,
+         _obj({"name": _str("service name, svc/NAME, NAME.NAMESPACE, NAMESPACE/NAME or its FQDN", minLength=1),
+               "namespace": NAMESPACE}, ("name",)),
+         _describe_service),
+    Tool("describe_waypoint", "describe waypoint", "Describe a waypoint (ambientctl describe waypoint)",
+         "What binds to a waypoint and why (services and workloads per traffic type, and what asks for it but is "
+         "refused, with istiod's reason), its readiness, identity and pods, the policies it enforces, routes, "
+         "canaries and findings. The WaypointDescription document of `ambientctl describe waypoint NAME -o "
+         "json`. " + SOURCE_NOTE,
+         _obj({"name": _str("the waypoint Gateway's name (NAME.NAMESPACE, NAMESPACE/NAME) or one of its pods",
+                            minLength=1),
+               "namespace": NAMESPACE}, ("name",)),
+         _describe_waypoint),
     Tool("explain", "explain", "Explain a request (ambientctl explain)",
          "Without sending traffic: the path a request from SRC to DST takes and the verdict (allow, deny, "
          "hairpin) — which component decides (destination ztunnel, waypoint), by which policy and rule, and why, "

@@ -36,6 +36,7 @@ ROW = {
     "pods": {"NAME": "sleep-55697f8897-n2ldz", "NAMESPACE": "default", "CONTEXT": "prod",
              "INPUT_DESTINATION": "productpage:9080"},
     "services": {"NAME": "productpage", "NAMESPACE": "default", "CONTEXT": "prod", "INPUT_SOURCE": "sleep"},
+    "gateways": {"NAME": "waypoint", "NAMESPACE": "default", "CONTEXT": "prod"},
 }
 
 
@@ -91,7 +92,7 @@ def test_shortcuts_are_free():
         for scope in p["scopes"]:
             assert (scope, p["shortCut"]) not in seen, (name, seen.get((scope, p["shortCut"])))
             seen[(scope, p["shortCut"])] = name
-    assert {s for s, _ in seen} == {"pods", "services"}
+    assert {s for s, _ in seen} == {"pods", "services", "gateways"}
 
 
 @pytest.mark.parametrize("name", sorted(plugins()))
@@ -130,6 +131,8 @@ EXPECT = {
     "ambientctl-trace-from-pod": "default/sleep-55697f8897-n2ldz → productpage:9080",
     "ambientctl-capture-plan": "Capture plan pod/sleep-55697f8897-n2ldz.default",
     "ambientctl-explain-to-service": "ALLOW  default/sleep-55697f8897-n2ldz → default/productpage:9080",
+    "ambientctl-describe-service": "default/productpage",
+    "ambientctl-describe-waypoint": "default/waypoint",
 }
 
 

@@ -67,6 +67,9 @@ QUESTIONS = [
     ("describe_pod", {"name": "productpage"}, ["describe", "pod", "productpage", "--demo"], 0),
     ("describe_pod", {"name": "sleep", "namespace": "default"}, ["describe", "pod", "sleep", "-n", "default",
                                                                    "--demo"], 0),
+    ("describe_service", {"name": "productpage"}, ["describe", "service", "productpage", "--demo"], 0),
+    ("describe_waypoint", {"name": "waypoint", "namespace": "default"},
+     ["describe", "waypoint", "waypoint", "-n", "default", "--demo"], 0),
     ("explain", {"src": "sleep", "dst": "productpage:9080"}, ["explain", "sleep", "productpage:9080", "--demo"], 0),
     ("explain", {"src": "sleep", "dst": "productpage", "port": 9080, "method": "DELETE", "path": "/admin",
                  "headers": {"x-user": "alice"}},
@@ -100,7 +103,8 @@ def test_tools_answer_what_the_cli_prints(evidence, capsys):
     listed, answers = session(["--demo"], evidence, calls)
     capsys.readouterr()  # what making the evidence printed
     assert [t.name for t in listed] == [t.name for t in TOOLS] == [
-        "describe_pod", "explain", "explain_matrix", "decode", "logs_parse", "trace_from", "bundle_manifest"]
+        "describe_pod", "describe_service", "describe_waypoint", "explain", "explain_matrix", "decode", "logs_parse",
+        "trace_from", "bundle_manifest"]
     schemas = {t.name: t.input_schema for t in listed}
     assert schemas["describe_pod"]["required"] == ["name"]
     assert schemas["explain"]["required"] == ["src", "dst"]
@@ -110,8 +114,9 @@ def test_tools_answer_what_the_cli_prints(evidence, capsys):
     for t in listed:
         assert t.input_schema["type"] == "object" and t.input_schema["additionalProperties"] is False, t.name
         assert t.annotations.read_only_hint is True and t.annotations.destructive_hint is False, t.name
-    for t in listed[3:]:
-        assert "refused" in t.description and "never written" in t.description, t.name  # file tools say so
+    for t in listed:
+        if t.name in ("decode", "logs_parse", "trace_from", "bundle_manifest"):
+            assert "refused" in t.description and "never written" in t.description, t.name  # file tools say so
 
     for (name, _args, argv, code), result in zip(QUESTIONS, answers, strict=False):
         expected = cli_json([a.replace("{root}", str(evidence)) for a in argv], capsys, code)
@@ -147,8 +152,9 @@ def test_bad_arguments_are_tool_errors_with_one_line(evidence):
         ("logs_parse", {"files": []}, "ambientctl: mcp: logs_parse.files: [] should be non-empty"),
         ("explain", {"src": "sleep", "dst": "httpbin.org:443", "resolve": {"httpbin.org": "nowhere"}},
          "ambientctl: explain: --resolve 'httpbin.org=nowhere': expected HOST=IP (an IPv4 or IPv6 address)"),
-        ("no_such_tool", {}, "ambientctl: mcp: no tool 'no_such_tool'; tools: describe_pod, explain, explain_matrix, "
-                             "decode, logs_parse, trace_from, bundle_manifest"),
+        ("no_such_tool", {}, "ambientctl: mcp: no tool 'no_such_tool'; tools: describe_pod, describe_service, "
+                             "describe_waypoint, explain, explain_matrix, decode, logs_parse, trace_from, "
+                             "bundle_manifest"),
         ("logs_parse", {"files": ["../outside.log"]}, f"ambientctl: logs parse: ../outside.log: {outside_root}"),
         ("logs_parse", {"files": ["link.log"]}, f"ambientctl: logs parse: link.log: {outside_root}"),
         ("decode", {"file": "/etc/passwd"}, f"ambientctl: decode: /etc/passwd: {outside_root}"),

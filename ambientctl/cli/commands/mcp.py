@@ -14,7 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "mcp",
         help="serve ambientctl's answers to AI assistants (Model Context Protocol, stdio)",
         description="Run a Model Context Protocol server on standard input/output so an AI assistant can ask "
-        "ambientctl: describe_pod, explain, explain_matrix, decode, logs_parse, trace_from and bundle_manifest, "
+        "ambientctl: describe_pod, describe_service, describe_waypoint, explain, explain_matrix, decode, logs_parse, trace_from and bundle_manifest, "
         "each returning the JSON document the CLI prints with -o json. Every tool is read-only: the cluster "
         "source is fixed by the options below when the server starts, nothing attaches to or changes the "
         "cluster (no live capture or trace), and file arguments are read only from inside --root. Needs the "
