@@ -112,6 +112,25 @@ def _render(c: Any, doc: dict[str, Any]) -> None:
                   f"[name]{escape(h['name'])}[/]{node}  [dim]{escape(onward)}[/]{note}")
     section(c, "Path", t)
 
+    wp = doc.get("waypoint") or {}
+    if wp.get("name") or wp.get("requested"):
+        t = Table.grid(padding=(0, 2))
+        t.add_column(style="key", no_wrap=True)
+        t.add_column(overflow="fold")
+        if wp.get("name"):
+            used = "in this path" if wp.get("inPath") else "[warn]not in this path[/]"
+            t.add_row("Bound", f"[name]{escape(wp['name'])}[/] ({used})"
+                      + (f"  [dim]{escape(wp['boundBy'])}[/]" if wp.get("boundBy") else ""))
+        else:
+            t.add_row("Asked", f"[warn]{escape(wp['requested'])} is asked for but not bound[/]"
+                      + (f"  [dim]{escape(wp['boundBy'])}[/]" if wp.get("boundBy") else ""))
+        if wp.get("reason") or wp.get("message"):
+            t.add_row("Condition", f"{escape(wp.get('reason') or '')}"
+                      + (f"  [dim]{escape(wp['message'])}[/]" if wp.get("message") else ""))
+        for w in wp.get("weighted") or []:
+            t.add_row("Weighted", f"{escape(w['name'])} {w['weight']}%")
+        section(c, "Waypoint of the destination", t)
+
     if doc.get("routing"):
         r = doc["routing"]
         t = Table.grid(padding=(0, 2))
