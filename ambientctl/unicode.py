@@ -11,6 +11,9 @@ from __future__ import annotations
 import codecs
 import itertools
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from ambientctl.errors import InputError
@@ -111,3 +114,58 @@ def visible_doc(v: Any) -> Any:
             return v
         return type(v)(items) if isinstance(v, tuple) else items
     return v
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def visible_objects(objs: Any) -> bool:
+    """Apply `visible` in place to every string of these model objects (dataclasses: names, labels, rule bodies);
+    True when something changed. For screens that show the model itself (the interactive app)."""
+    changed = False
+    for obj in objs:
+        names = _FIELDS.get(type(obj))
+        if names is None:
+            names = _FIELDS[type(obj)] = tuple(obj.__dataclass_fields__)
+        for n in names:
+            v = getattr(obj, n)
+            t = type(v)
+            if t is str:
+                if _UNSAFE.search(v):
+                    setattr(obj, n, visible(v))
+                    changed = True
+            elif t is list and v and hasattr(v[0], "__dataclass_fields__"):
+                changed |= visible_objects(v)
+            elif t is dict or t is list:
+                if v:
+                    nv = visible_doc(v)
+                    if nv is not v:
+                        setattr(obj, n, nv)
+                        changed = True
+            elif hasattr(v, "__dataclass_fields__"):
+                changed |= visible_objects((v,))
+    return changed
+
+
+# Terminal controls written as escapes in JSON ("\u001b") or YAML ("\e", "\x1b") text.
+_ESCAPED_CONTROL = re.compile(r"\\u(?:00[0189][0-9a-fA-F]|007[fF]|200[eEfF]|202[a-eA-E]|206[6-9]|061[cC])"
+                              r"|\\[eE]|\\x[0189][0-9a-fA-F]|\\x7[fF]")
+_CONTROLS_SEEN: ContextVar[list[bool] | None] = ContextVar("controls_seen", default=None)
+
+
+@contextmanager
+def watching_controls() -> Iterator[list[bool]]:
+    """While inside, `note_text` records whether any text read could hold terminal controls (the list is
+    non-empty then): one regex pass over the input, so screens scan the model only when it is needed."""
+    seen: list[bool] = []
+    token = _CONTROLS_SEEN.set(seen)
+    try:
+        yield seen
+    finally:
+        _CONTROLS_SEEN.reset(token)
+
+
+def note_text(text: str) -> None:
+    seen = _CONTROLS_SEEN.get()
+    if seen is not None and not seen and (_UNSAFE.search(text) or _ESCAPED_CONTROL.search(text)):
+        seen.append(True)

@@ -304,9 +304,19 @@ def parse_config_dump(doc: Any, where: str = "config_dump") -> ZtunnelConfig:
     if schema == "2023-08" and isinstance(doc.get("workload_to_services"), dict):
         for w in cfg.workloads:
             w.services = [str(s) for s in _list(doc["workload_to_services"].get(w.uid))]
+    by_name: dict[tuple[str, str], DumpService] = {}
     for _k, s in _values(svc_src):
         if isinstance(s, dict):
-            cfg.services.append(_service(s))
+            svc = _service(s)
+            same = by_name.get((svc.namespace, svc.name)) if svc.name else None
+            if same is None:  # 2023-05 dumps key services by IP: one service with two VIPs is listed twice
+                by_name[(svc.namespace, svc.name)] = svc
+                cfg.services.append(svc)
+                continue
+            same.vips += [v for v in svc.vips if v not in same.vips]
+            same.ports.update(svc.ports)
+            known = {(e.workload_uid, e.address) for e in same.endpoints}
+            same.endpoints += [e for e in svc.endpoints if (e.workload_uid, e.address) not in known]
     if schema == "2023-04":
         cfg.services = _services_2023_04(doc)
         cfg.notes.append("2023-04 dumps list services only as VIP:port -> endpoint IPs (no names)")

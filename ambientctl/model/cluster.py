@@ -40,12 +40,34 @@ class Cluster:
     istio_version_hint: str = ""
     # What the reader should know about the input itself (an object given twice); shown on stderr by the CLI.
     warnings: list[str] = field(default_factory=list)
+    # Whether the text read could hold terminal controls (escape sequences, bidi overrides) in names, labels or
+    # annotations: screens that show the model escape it first. None: not known (scan to find out).
+    control_chars: bool | None = None
 
     def __post_init__(self) -> None:
         self._index: dict[str, Any] | None = None
         self._by_identity: dict[tuple[str, str, str, str], Any] = {}
 
     # -- building ---------------------------------------------------------------------------------------
+
+    def objects(self) -> list[Any]:
+        """Every object, in no particular order."""
+        return [*self.namespaces.values(), *self.nodes.values(), *self.gateway_classes.values(), *self.pods,
+                *self.services, *self.service_accounts, *self.gateways, *self.authorization_policies,
+                *self.peer_authentications, *self.http_routes, *self.virtual_services, *self.destination_rules,
+                *self.service_entries, *self.controllers, *self.config_maps, *self.network_policies, *self.unknown]
+
+    def reindex(self) -> None:
+        """Rebuild the name-keyed maps and indexes after names were changed in place."""
+        self.namespaces = {ns.meta.name: ns for ns in self.namespaces.values()}
+        self.nodes = {n.meta.name: n for n in self.nodes.values()}
+        self.gateway_classes = {g.meta.name: g for g in self.gateway_classes.values()}
+        self._index = None
+        self._by_identity = {}
+        for obj in self.objects():
+            m = obj.meta
+            group = m.api_version.rpartition("/")[0] if "/" in m.api_version else ""
+            self._by_identity[(group, m.kind, m.namespace, m.name)] = obj
     def add(self, obj: Any) -> None:
         """Add one object. The same API group/kind/namespace/name twice (two files of a snapshot directory):
         the later one replaces the earlier, as `kubectl apply` of both would, with a warning naming both."""

@@ -21,7 +21,7 @@ from ambientctl.errors import InputError, file_error, no_such_file
 from ambientctl.model import Cluster, parse_object
 from ambientctl.sources import jsonlist
 from ambientctl.sources.ztunnel_state import cluster_from_ztunnel_state, looks_like_ztunnel_state
-from ambientctl.unicode import SURROGATE_ESCAPE, decode_text, without_surrogates
+from ambientctl.unicode import SURROGATE_ESCAPE, decode_text, note_text, watching_controls, without_surrogates
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
@@ -52,6 +52,14 @@ for _tag in ("binary", "set", "omap", "pairs"):
 
 
 def load_snapshot(path: str | os.PathLike[str]) -> Cluster:
+    """Read a file, directory or archive of manifests into a Cluster."""
+    with watching_controls() as seen:
+        cluster = _load_snapshot(path)
+    cluster.control_chars = bool(seen)
+    return cluster
+
+
+def _load_snapshot(path: str | os.PathLike[str]) -> Cluster:
     """Read a file, directory or archive of manifests into a Cluster."""
     p = Path(path)
     from ambientctl.bundle.read import read_bundle
@@ -134,6 +142,7 @@ def read_bounded(p: Path, limit: int = MAX_FILE_BYTES) -> bytes:
 def decode_documents(data: bytes, name: str) -> Iterator[tuple[str, Any]]:
     """Decode JSON or (multi-document) YAML bytes; origins are `<name> document <n>`."""
     text = decode_text(data, name, "YAML or JSON manifests")
+    note_text(text)
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:

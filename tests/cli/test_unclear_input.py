@@ -221,3 +221,39 @@ def test_real_process_on_hostile_input_prints_one_line(tmp_path):
     assert r.returncode == 1, r.stderr
     assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr and "\x1b" not in r.stderr
     assert "spec.containers[0].env must be a list of mappings, not a mapping" in r.stderr
+
+
+def test_ztunnel_dump_listing_a_service_per_vip_is_one_service(capsys):
+    """2023-05 ztunnel dumps key services by IP: istio-ingressgateway with two VIPs is listed twice. It is one
+    Service with both VIPs, not a duplicate that replaces the first (found by the config-dump fuzz target)."""
+    from ambientctl.sources.files import load_snapshot
+
+    p = REALDATA / "istio-istio" / "ztunnel-configdump" / "history" / "dump.2023-05-31.c10b72e48b8.json"
+    doc = json.loads(p.read_text())
+    entries = [s for s in doc["services_by_ip"].values() if s["name"] == "istio-ingressgateway"]
+    cluster = load_snapshot(p)
+    assert not cluster.warnings
+    (svc,) = [s for s in cluster.services if s.meta.name == "istio-ingressgateway"]
+    assert len(entries) == 2 and len(set(svc.cluster_ips)) == 2
+
+
+def test_interactive_app_shows_names_escaped(tmp_path):
+    """The app shows the model itself: a snapshot whose text held terminal controls is escaped before any screen
+    sees it (and looked up by the escaped names); the demo (clean text) is not even scanned."""
+    import argparse
+
+    from ambientctl.cli.commands.ui import _displayable
+    from ambientctl.cli.state import load_view
+
+    p = tmp_path / "c.yaml"
+    p.write_text(GOOD + pod("evil-1", labels={"app": "evil"}, ip="10.0.0.9", node=ESCAPES))
+    args = argparse.Namespace(snapshot=str(p), demo=None, istio_version=None, context=None, kubeconfig=None,
+                              request_timeout=10)
+    view = load_view(args)
+    assert view.cluster.control_chars is True
+    view = _displayable(view, args)
+    (evil,) = [q for q in view.cluster.pods if q.meta.name == "evil-1"]
+    assert evil.node_name == "\\x1b[2J\\x1b]0;owned\\x07\\x9b31m\\u202egnp.exe"
+    assert view.cluster.nodes == {} or all("\x1b" not in n for n in view.cluster.nodes)
+    args.snapshot, args.demo = None, "bookinfo"
+    assert load_view(args).cluster.control_chars is False

@@ -67,7 +67,10 @@ def main() -> int:
     end = start + 60 * args.minutes
     while time.monotonic() < end:
         for name in names:
-            make_round(name, tried, found, args.out)()
+            try:
+                make_round(name, tried, found, args.out)()
+            except Exception as e:  # the generator itself failed: say so, keep fuzzing the other targets
+                print(f"HARNESS {name}: {type(e).__name__}: {str(e)[:200]}", flush=True)
             if time.monotonic() >= end:
                 break
     print(f"{time.monotonic() - start:.0f} s, inputs tried: {sum(tried.values())} "

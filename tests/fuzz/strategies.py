@@ -135,8 +135,11 @@ def dump(docs: list[Any], fmt: str) -> bytes:
     if fmt == "json":
         text = json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}, allow_nan=True)
     else:
-        text = yaml.dump_all(docs, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), allow_unicode=False,
-                             width=10**6)
+        try:
+            text = yaml.dump_all(docs, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), allow_unicode=False,
+                                 width=10**6)
+        except UnicodeEncodeError:  # libyaml cannot emit a lone surrogate; the Python emitter escapes it
+            text = yaml.safe_dump_all(docs, allow_unicode=False, width=10**6)
     return _expand(text, raws)
 
 

@@ -75,4 +75,18 @@ def run(args: argparse.Namespace) -> int:
         tracer = None  # a snapshot has no packets or logs: trace falls back to explain
     else:
         tracer = live_tracer(args)
-    return run_app(lambda: load_view(args), hint, getattr(args, "namespace", None), tracer=tracer)
+    return run_app(lambda: _displayable(load_view(args), args), hint, getattr(args, "namespace", None),
+                   tracer=tracer)
+
+
+def _displayable(view, args):  # type: ignore[no-untyped-def]
+    """The view with every name, label and rule shown, never acted on by the terminal: a snapshot's strings are
+    escaped (\\x1b, \\u202e) when the text read held any terminal control (a live cluster is always scanned)."""
+    from ambientctl.mesh.view import MeshView
+    from ambientctl.unicode import visible_objects
+
+    cluster = view.cluster
+    if cluster.control_chars is False or not visible_objects(cluster.objects()):
+        return view
+    cluster.reindex()
+    return MeshView(cluster, istio_version=args.istio_version)

@@ -184,8 +184,10 @@ class TraceScreen(Screen):
     def __init__(self, doc: dict[str, Any], base: str | None = None) -> None:
         """`doc` is a Trace document; packets are read from its artifacts (relative to `base` if given)."""
         super().__init__()
-        self.doc = doc
-        arts = doc.get("artifacts") or {}
+        from ambientctl.unicode import visible_doc
+
+        self.doc = visible_doc(doc)  # log lines and names are shown, never acted on by the terminal
+        arts = doc.get("artifacts") or {}  # file names as written: they are opened
         self.base = Path(base or arts.get("directory") or ".")
         self.pcaps = [a for a in arts.get("files") or [] if a.get("kind") == "pcap"]
         self.rows: list[PacketRow] = []

@@ -15,6 +15,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ambientctl.trace.packets import PacketRow
+from ambientctl.unicode import visible
 
 # (title, width): the info column takes what is left
 COLUMNS: tuple[tuple[str, int], ...] = (("no.", 6), ("capture", 12), ("time", 9), ("source", 21),
@@ -28,7 +29,7 @@ def _fit(text: str, width: int) -> str:
 def row_text(row: PacketRow, t0: float) -> str:
     info = row.info if row.proto in ("TCP", "") else f"{row.proto} {row.info}".strip()
     cells = (str(row.number), row.capture, f"{row.time - t0:.6f}", row.src, row.dst, str(row.length), info)
-    return " ".join(_fit(c, w) for c, (_t, w) in zip(cells, COLUMNS, strict=True))
+    return visible(" ".join(_fit(c, w) for c, (_t, w) in zip(cells, COLUMNS, strict=True)))
 
 
 HEADER = " ".join(_fit(t, w) for t, w in COLUMNS)
