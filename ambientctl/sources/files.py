@@ -11,6 +11,7 @@ import json
 import os
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -274,7 +275,8 @@ def _archive_documents(p: Path, prefix: str = "") -> Iterator[tuple[str, Any]]:
                         f = t.extractfile(m)
                         if f is not None:
                             found.append((m.name, f.read()))
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as e:
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError, ValueError,
+            zlib.error) as e:
         raise InputError(f"{p}: not a readable archive: {e}") from None
     for member, data in sorted(found, key=lambda x: x[0]):
         yield from decode_documents(data, f"{p}:{member}")

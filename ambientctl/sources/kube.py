@@ -156,6 +156,11 @@ def _unreachable(server: str, context: str, timeout: float, err: BaseException) 
 def read_live(context: str | None = None, kubeconfig: str | None = None, request_timeout: float = 10.0) -> LiveRead:
     """List every kind ambientctl uses, once each; see the module docstring. The whole read — kubeconfig and its
     credential plugin, TLS, every request and every body — ends within `request_timeout` (sources.deadline)."""
+    import importlib
+
+    for module in ("kubernetes.client", "kubernetes.config", "urllib3"):  # before the deadline starts: a slow
+        importlib.import_module(module)  # import on a busy machine is not the server's fault
+
     from ambientctl.sources.deadline import within
 
     reached: dict[str, str] = {}

@@ -166,3 +166,19 @@ def test_empty_arguments_are_usage_errors_never_the_live_cluster(argv: list[str]
     monkeypatch.setenv("KUBECONFIG", "/nonexistent/kubeconfig")  # were it read, the error would say so
     code, line = run(argv, capsys)
     assert code == 2 and "empty argument" in line and "/nonexistent" not in line
+
+
+def test_corrupt_deflate_data_in_a_zip_is_one_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Found by the garbage run: a flipped byte in a zip member's deflate stream raised zlib.error."""
+    import zipfile
+
+    p = tmp_path / "s.zip"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("x.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n" * 2000)
+    data = bytearray(p.read_bytes())
+    start = data.index(b"x.yaml") + len("x.yaml")  # the member's data follows its local header
+    for i in range(start + 20, start + 60):
+        data[i] ^= 0x5A
+    p.write_bytes(bytes(data))
+    code, line = run(["describe", "pod", "x", "--snapshot", str(p)], capsys)
+    assert code == 1 and str(p) in line
