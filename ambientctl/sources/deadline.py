@@ -2,7 +2,7 @@
 timeouts apply to each connect and each read, so a server that trickles a byte every few seconds, or a
 kubeconfig `exec` credential plugin that never returns (the client runs it with no timeout at all), would keep a
 command waiting forever. `within()` runs the exchange in a daemon thread and stops waiting when the deadline
-passes; a credential plugin it started is killed, and the abandoned thread dies with the process."""
+passes; a credential plugin it started is killed when the process ends, and so does the abandoned thread."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ambientctl.errors import InputError
 
 T = TypeVar("T")
 _abandoned = False  # a thread was left waiting on the API server (see exit_if_abandoned)
+_orphans: set[int] = set()  # processes it started that would outlive us (credential plugins)
 
 
 def _children() -> set[int]:
@@ -56,9 +57,7 @@ def within(seconds: float, expired: Callable[[], str], fn: Callable[..., T], *ar
     if worker.is_alive():
         global _abandoned
         _abandoned = True
-        for pid in _children() - before:  # a credential plugin started meanwhile: it would outlive us
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        _orphans.update(_children() - before)  # a credential plugin started meanwhile: killed on the way out
         raise InputError(expired())
     if "error" in outcome:
         raise outcome["error"]
@@ -101,14 +100,22 @@ def parallel(fn: Callable[[Any], T], items: list[Any], workers: int = 8) -> list
 def exit_if_abandoned(code: int) -> None:
     """End the process now when a thread was abandoned at a deadline: a daemon thread still inside the TLS or
     HTTP code at interpreter shutdown can abort the process (SIGABRT, "could not acquire lock ... at interpreter
-    shutdown") instead of exiting with `code`. The atexit clean-ups (temporary files) run first."""
+    shutdown") instead of exiting with `code`. The atexit clean-ups (temporary files) run first; the credential
+    plugins left running are killed last, once nothing more can be printed (the client logs their exit)."""
     if not _abandoned:
         return
     import atexit
     import sys
 
+    atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    atexit._run_exitfuncs()
+    with contextlib.suppress(OSError):  # what the abandoned thread might still say is not for the user
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+    for pid in _orphans:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
     os._exit(code)
