@@ -31,16 +31,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import importlib.util
+
     from ambientctl.errors import InputError
     from ambientctl.mcp.tools import Context, file_root
 
+    missing = InputError("the MCP server needs the optional MCP SDK", hint="pip install 'ambientctl[mcp]'")
+    if importlib.util.find_spec("mcp") is None:  # cheap; the SDK itself takes a second or more to import
+        raise missing
+    ctx = Context(args, file_root(args.root))
+    ctx.load()  # a source that cannot be read fails now, with the CLI's one-line message
     try:
         from ambientctl.mcp.server import serve
     except ModuleNotFoundError as e:
         if (e.name or "").partition(".")[0] not in ("mcp", "mcp_types", "anyio"):
             raise
-        raise InputError("the MCP server needs the optional MCP SDK", hint="pip install 'ambientctl[mcp]'") from None
-    ctx = Context(args, file_root(args.root))
-    ctx.load()  # a source that cannot be read fails now, with the CLI's one-line message
+        raise missing from None
     serve(ctx)
     return 0
