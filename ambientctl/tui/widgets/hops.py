@@ -27,6 +27,11 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
+def _dropped(doc: dict[str, Any], hop: dict[str, Any]) -> bool:
+    """A hop the connection never reached because a NetworkPolicy dropped it on the wire (explain's `reached`)."""
+    return doc.get("enforcedBy") == "networkpolicy" and hop.get("reached") is False
+
+
 def _short(name: str) -> str:
     return name.split("/", 1)[1] if "/" in name else name
 
@@ -58,7 +63,7 @@ class HopDiagram(Widget):
         return self._horizontal(doc, box) if box else self._vertical(doc)
 
     def _decider_style(self, doc: dict[str, Any], hop: dict[str, Any]) -> str:
-        if hop.get("reached") is False:  # a NetworkPolicy dropped the connection before this hop
+        if _dropped(doc, hop):
             return "red"
         if hop["component"] == doc.get("enforcedBy"):
             return "bold green" if doc.get("verdict") == "allow" else "bold red"
@@ -80,11 +85,11 @@ class HopDiagram(Widget):
             mark = ""
             if deciding:
                 mark = "✔ allows here" if doc.get("verdict") == "allow" else "✖ denies here"
-            elif h.get("reached") is False:
+            elif _dropped(doc, h):
                 mark = "✕ not reached"
             elif h["component"] == "server":
                 mark = f"listens :{h['port']}"
-            rows[5].append(_fit(mark, box).center(box), bs if deciding or h.get("reached") is False else "dim")
+            rows[5].append(_fit(mark, box).center(box), bs if deciding or _dropped(doc, h) else "dim")
             if i < len(hops) - 1:
                 proto = _fit(str(h.get("protocol") or ""), CONNECTOR - 2)
                 port = _fit(f":{h['port']}", CONNECTOR - 2)
@@ -112,7 +117,7 @@ class HopDiagram(Widget):
                 out.append(f"  {h['node']}", "dim")
             if deciding:
                 out.append("  ✔ allows here" if doc.get("verdict") == "allow" else "  ✖ denies here", bs)
-            elif h.get("reached") is False:
+            elif _dropped(doc, h):
                 out.append("  ✕ not reached (dropped on the wire)", bs)
             if h.get("note"):
                 out.append(f"\n  {h['note']}", "yellow")
