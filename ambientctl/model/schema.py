@@ -447,10 +447,11 @@ def _with_not(names: tuple[str, ...], typ: Field) -> dict[str, Field]:
 
 
 TARGET_REF = Obj({"group": S, "kind": S, "name": S, "namespace": S})
+WORKLOAD_SELECTOR = Obj({"matchLabels": STR_MAP})  # Istio's selector: labels only
 AUTHORIZATION_POLICY = _kind(spec={
     "action": S,
     "provider": Obj({"name": S}),
-    "selector": LABEL_SELECTOR,
+    "selector": WORKLOAD_SELECTOR,
     "targetRef": TARGET_REF,
     "targetRefs": List(TARGET_REF),
     "rules": List(Obj({
@@ -460,7 +461,7 @@ AUTHORIZATION_POLICY = _kind(spec={
     })),
 })
 PEER_AUTHENTICATION = _kind(spec={
-    "selector": LABEL_SELECTOR,
+    "selector": WORKLOAD_SELECTOR,
     "mtls": Obj({"mode": S}),
     "portLevelMtls": Map(Obj({"mode": S}), key=PortKey()),
 })
@@ -470,8 +471,8 @@ STRING_MATCH = Obj({"exact": S, "prefix": S, "regex": Regex()})
 PERCENT = Obj({"value": Num()})
 DESTINATION = Obj({"host": S, "subset": S, "port": Obj({"number": PORT})})
 ROUTE_DESTINATION = Obj({"destination": DESTINATION, "weight": Int(0, 1_000_000)})
-L4_MATCH = Obj({"port": PORT, "destinationSubnets": STRINGS, "sourceLabels": STR_MAP, "gateways": STRINGS,
-                "sniHosts": STRINGS})
+L4_FIELDS: dict[str, Field] = {"port": PORT, "destinationSubnets": STRINGS, "sourceLabels": STR_MAP,
+                                "gateways": STRINGS}
 VIRTUAL_SERVICE = _kind(spec={
     "hosts": STRINGS, "gateways": STRINGS, "exportTo": STRINGS,
     "http": List(Obj({
@@ -492,8 +493,8 @@ VIRTUAL_SERVICE = _kind(spec={
         "directResponse": Obj({"status": Int(0, 999)}),
         "redirect": Obj({"uri": S, "authority": S, "redirectCode": Int(0, 999)}),
     })),
-    "tcp": List(Obj({"match": List(L4_MATCH), "route": List(ROUTE_DESTINATION)})),
-    "tls": List(Obj({"match": List(L4_MATCH), "route": List(ROUTE_DESTINATION)})),
+    "tcp": List(Obj({"match": List(Obj(L4_FIELDS)), "route": List(ROUTE_DESTINATION)})),
+    "tls": List(Obj({"match": List(Obj({**L4_FIELDS, "sniHosts": STRINGS})), "route": List(ROUTE_DESTINATION)})),
 })
 DESTINATION_RULE = _kind(spec={
     "host": S,

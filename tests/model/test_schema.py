@@ -159,3 +159,55 @@ def test_error_path_quotes_keys_that_are_not_names():
     with pytest.raises(SchemaError) as e:
         check(SCHEMAS[("", "Namespace")], doc)
     assert str(e.value) == "metadata.labels['app.kubernetes.io/name'] must be a string, not a list"
+
+
+# Fields the model reads that the CRDs no longer list (older manifests still carry them).
+NOT_IN_CRD = {
+    ("VirtualService", "spec.http[].fault.abort.percent"),  # the deprecated integer form; routing._percent reads it
+}
+
+
+def test_istio_and_gateway_api_kinds_agree_with_their_crds():
+    """Every field typed in the table exists in the kind's CRD (tests/realdata: istio-crd-all.gen.yaml, Gateway
+    API standard+experimental) with the same type: the boundary checks what Kubernetes itself would accept."""
+    from ambientctl.model import schema as sc
+    from tests.conftest import REALDATA
+
+    crds = {}
+    for f in ("istio-crd-all.gen.yaml", "gateway-api-crd.yaml"):
+        text = (REALDATA / "istio-istio" / "crds" / f).read_text()
+        for d in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if d and d.get("kind") == "CustomResourceDefinition":
+                vers = d["spec"]["versions"]
+                v = next((x for x in vers if x.get("storage")), vers[-1])
+                crds[(d["spec"]["group"], d["spec"]["names"]["kind"])] = v["schema"]["openAPIV3Schema"]
+    types = {sc.Str: {"string"}, sc.Regex: {"string"}, sc.Scalar: {"string"}, sc.Int: {"integer"},
+             sc.Num: {"number", "integer"}, sc.Bool: {"boolean"}, sc.IntOrStr: {"int-or-string", "string", "integer"},
+             sc.List: {"array"}, sc.Map: {"object"}, sc.Obj: {"object"}}
+    wrong = []
+
+    def walk(kind, f, c, path):  # type: ignore[no-untyped-def]
+        t = "int-or-string" if c.get("x-kubernetes-int-or-string") else c.get("type")
+        if t is not None and t not in types[type(f)]:
+            wrong.append(f"{kind} {path}: {type(f).__name__} here, {t} in the CRD")
+        elif isinstance(f, sc.Obj):
+            props = c.get("properties") or {}
+            for k, sub in f.fields.items():
+                p = f"{path}.{k}" if path else k
+                if k in ("apiVersion", "kind", "metadata") or (kind, p) in NOT_IN_CRD:
+                    continue
+                if k in props:
+                    walk(kind, sub, props[k], p)
+                elif not c.get("x-kubernetes-preserve-unknown-fields"):
+                    wrong.append(f"{kind} {p}: not in the CRD")
+        elif isinstance(f, sc.List) and "items" in c:
+            walk(kind, f.item, c["items"], path + "[]")
+        elif isinstance(f, sc.Map) and isinstance(c.get("additionalProperties"), dict):
+            walk(kind, f.value, c["additionalProperties"], path + "{}")
+
+    checked = 0
+    for key, schema in sc.SCHEMAS.items():
+        if key in crds:
+            walk(key[1], schema, crds[key], "")
+            checked += 1
+    assert checked >= 9 and not wrong, "\n".join(wrong)
