@@ -12,7 +12,7 @@ from typing import Any
 
 from ambientctl.errors import InputError
 from ambientctl.model import objects as o
-from ambientctl.model.schema import OBJECT, SCHEMAS, SchemaError, check, describe
+from ambientctl.model.schema import OBJECT, SCHEMAS, SchemaError, check, check_depth, describe
 
 
 class _Doc:
@@ -66,6 +66,12 @@ def _article(names: str) -> str:
     return " or ".join(table.get(n, n) for n in names.split(" or "))
 
 
+# Kinds whose spec is read field by field into typed objects (nothing of it is kept as written): no depth check,
+# which would cost a walk of every pod of a 5,000-pod snapshot.
+_TYPED_WHOLE = frozenset({"Pod", "Service", "Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Node",
+                          "Namespace", "ServiceAccount", "ConfigMap"})
+
+
 def parse_object(doc: Any, origin: str) -> Any:
     """One manifest -> a model object (Unknown for kinds ambientctl does not use)."""
     if not isinstance(doc, dict):
@@ -93,6 +99,12 @@ def parse_object(doc: Any, origin: str) -> Any:
     group = api_version.split("/")[0] if "/" in api_version else ""
     try:
         check(SCHEMAS.get((group, kind), OBJECT), doc)
+        if kind not in _TYPED_WHOLE and isinstance(doc.get("spec"), dict):
+            try:  # rule and route bodies are kept as written: every later walk of them recurses that deep
+                check_depth(doc["spec"])
+            except SchemaError as e:
+                e.parts.append("spec")
+                raise
     except SchemaError as e:
         raise InputError(f"{d.where}: {e}") from None
     meta = o.Meta(

@@ -257,3 +257,16 @@ def test_interactive_app_shows_names_escaped(tmp_path):
     assert view.cluster.nodes == {} or all("\x1b" not in n for n in view.cluster.nodes)
     args.snapshot, args.demo = None, "bookinfo"
     assert load_view(args).cluster.control_chars is False
+
+
+@pytest.mark.parametrize("argv", [["describe", "pod", "web-1"], ["explain", "sleep-1", "web-1:80", "-o", "json"]])
+def test_deep_nesting_in_a_rule_kept_as_written_is_one_line(tmp_path, capsys, argv):
+    """Depth 600 loads (JSON and libyaml allow ~1,000), but a rule body is kept as written and walked again by
+    every renderer: refused when read, not a RecursionError in the text or JSON output."""
+    deep = "[" * 600 + "]" * 600
+    p = tmp_path / "c.yaml"
+    p.write_text(GOOD + '---\n{"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy", "metadata": '
+                 '{"name": "x", "namespace": "default"}, "spec": {"rules": [{"extra": ' + deep + "}]}}\n")
+    code, _, err = run([*argv, "--snapshot", str(p)], capsys)
+    assert code == 1 and err.strip().endswith("document 3 (AuthorizationPolicy default/x): spec is nested more "
+                                              "than 100 levels deep")
