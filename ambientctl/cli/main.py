@@ -93,8 +93,18 @@ def _main(argv: list[str] | None) -> int:
         print(visible_line(str(e)), file=sys.stderr)
         return EXIT_USAGE
     ui.apply_top_level_options(argv, args)
-    if args.no_plugins:  # read by ambientctl.plugins when a command first needs plugins
+    set_no_plugins = args.no_plugins and "AMBIENTCTL_NO_PLUGINS" not in os.environ
+    if set_no_plugins:  # read by ambientctl.plugins when a command first needs plugins
         os.environ["AMBIENTCTL_NO_PLUGINS"] = "1"
+    try:
+        return _run(parser, args)
+    finally:
+        # main() also runs in-process (tests, the MCP server): leave the process as it was found
+        if set_no_plugins:
+            os.environ.pop("AMBIENTCTL_NO_PLUGINS", None)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     # Commands build many small objects and few cycles (tens of thousands of flows, pods, policy rules): the
     # default gen-0 threshold of 700 runs the collector thousands of times for nothing (decode of a 250k-packet
     # capture: 1.39 s -> 0.90 s). Collections still happen, so cyclic garbage is still reclaimed.
@@ -108,9 +118,9 @@ def _main(argv: list[str] | None) -> int:
     from ambientctl.outfile import Terminated, raise_terminated
 
     # SIGTERM/SIGHUP unwind like Ctrl-C, so temporary files are removed and captures closed as valid pcaps
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(sig) is signal.SIG_DFL:
-            signal.signal(sig, raise_terminated)
+    installed = [sig for sig in (signal.SIGTERM, signal.SIGHUP) if signal.getsignal(sig) is signal.SIG_DFL]
+    for sig in installed:
+        signal.signal(sig, raise_terminated)
     try:
         return int(func(args) or 0)
     except AmbientctlError as e:
@@ -126,3 +136,6 @@ def _main(argv: list[str] | None) -> int:
         # `ambientctl ... | head`: the reader went away; not an error worth a traceback.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         return EXIT_ERROR
+    finally:
+        for sig in installed:  # main() also runs in-process (tests, the MCP server): put the defaults back
+            signal.signal(sig, signal.SIG_DFL)
