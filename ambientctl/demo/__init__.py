@@ -5,7 +5,7 @@ completion and `--demo` parsing read the names and one-line summaries from here 
 from __future__ import annotations
 
 import functools
-from importlib import resources
+import os
 
 DEFAULT_DEMO = "bookinfo"
 
@@ -14,13 +14,14 @@ DEFAULT_DEMO = "bookinfo"
 def demos() -> dict[str, str]:
     """name -> one-line summary, the default demo first, then by name."""
     found: dict[str, str] = {}
-    root = resources.files(__name__) / "data"
-    for d in sorted(root.iterdir(), key=lambda d: (d.name != DEFAULT_DEMO, d.name)):
-        readme = d / "README.md"
-        if not d.is_dir() or not readme.is_file():
+    root = os.path.join(os.path.dirname(__file__), "data")  # os.path, not importlib.resources: --help reads this
+    for name in sorted(os.listdir(root), key=lambda n: (n != DEFAULT_DEMO, n)):
+        readme = os.path.join(root, name, "README.md")
+        if not os.path.isfile(readme):
             continue
-        title = readme.read_text(encoding="utf-8").partition("\n")[0]
-        found[d.name] = title.partition("—")[2].strip() or title.lstrip("# ").strip()
+        with open(readme, encoding="utf-8") as f:
+            title = f.readline().strip()
+        found[name] = title.partition("—")[2].strip() or title.lstrip("# ").strip()
     return found
 
 

@@ -113,7 +113,7 @@ def _unknown_prefix(cluster: Cluster, ref: str, prefix: str, body: str) -> Usage
     spaces = sorted({*cluster.namespaces, *(p.meta.namespace for p in cluster.pods)})
     close = difflib.get_close_matches(prefix, spaces, n=1) or difflib.get_close_matches(prefix.lower(), KIND_ALIASES, n=1)
     hint = f"did you mean '{close[0]}/{body}'?" if close else \
-        "use KIND/NAME (pod/, deploy/, ds/, sts/, svc/) or NAMESPACE/NAME"
+        f"use KIND/NAME (pod/, deploy/, ds/, sts/, svc/) or NAMESPACE/NAME (namespaces: {', '.join(spaces)})"
     return UsageError(f"{prefix!r} in {ref!r} is neither a kind nor a namespace of the cluster", hint=hint)
 
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ambientctl.errors import NO_CLUSTER_HINT, InputError
+from ambientctl.errors import NO_CLUSTER_HINT, InputError, file_error
 
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 
@@ -72,7 +72,7 @@ def connect(kubeconfig: str | None = None, context: str | None = None, request_t
     except config.ConfigException as e:
         raise InputError(f"kubeconfig {path}: {e}") from None
     except OSError as e:
-        raise InputError(f"kubeconfig {path}: {e.strerror or e}") from None
+        raise file_error(path, e, "kubeconfig") from None
     return KubeExec(api, request_timeout)
 
 
