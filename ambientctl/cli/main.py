@@ -93,15 +93,18 @@ def _main(argv: list[str] | None) -> int:
         print(visible_line(str(e)), file=sys.stderr)
         return EXIT_USAGE
     ui.apply_top_level_options(argv, args)
-    set_no_plugins = args.no_plugins and "AMBIENTCTL_NO_PLUGINS" not in os.environ
-    if set_no_plugins:  # read by ambientctl.plugins when a command first needs plugins
+    before = os.environ.get("AMBIENTCTL_NO_PLUGINS")
+    if args.no_plugins:  # read by ambientctl.plugins when a command first needs plugins
         os.environ["AMBIENTCTL_NO_PLUGINS"] = "1"
     try:
         return _run(parser, args)
     finally:
-        # main() also runs in-process (tests, the MCP server): leave the process as it was found
-        if set_no_plugins:
-            os.environ.pop("AMBIENTCTL_NO_PLUGINS", None)
+        # main() also runs in-process (tests, the MCP server): leave the environment as it was found
+        if args.no_plugins:
+            if before is None:
+                os.environ.pop("AMBIENTCTL_NO_PLUGINS", None)
+            else:
+                os.environ["AMBIENTCTL_NO_PLUGINS"] = before
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -21,3 +21,11 @@ def test_no_plugins_set_by_the_user_stays_set(monkeypatch, capsys):
     monkeypatch.setenv("AMBIENTCTL_NO_PLUGINS", "1")
     assert main(["--no-plugins", "describe", "pod", "productpage-v1", "--demo", "-o", "json"]) == 0
     assert os.environ["AMBIENTCTL_NO_PLUGINS"] == "1"
+
+
+def test_no_plugins_turns_plugins_off_even_when_the_variable_is_empty(monkeypatch, capsys):
+    """An empty AMBIENTCTL_NO_PLUGINS must not keep --no-plugins from turning plugins off; the value is put back."""
+    monkeypatch.setenv("AMBIENTCTL_NO_PLUGINS", "")
+    assert main(["--no-plugins", "plugins"]) == 0
+    assert "plugins from other packages are off" in capsys.readouterr().out
+    assert os.environ["AMBIENTCTL_NO_PLUGINS"] == ""

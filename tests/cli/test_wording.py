@@ -48,11 +48,10 @@ def test_decode_counts_and_connects_without_keys(capsys):
     assert "decrypted  1 CONNECT\n" in capsys.readouterr().out
 
 
-def test_decode_grpc_payload_is_not_called_unrecognised(realdata, capsys, monkeypatch):
+def test_decode_grpc_payload_is_not_called_unrecognised(realdata, capsys):
     """With no gRPC decoder plugin, the payload of a flow just decoded as HTTP/2 streams is HTTP/2 (its messages
     unread), not "not recognised"."""
     d = realdata / "pcaps" / "grpc-h2-tls13"
-    monkeypatch.setenv("AMBIENTCTL_NO_PLUGINS", "")  # main() sets it for --no-plugins: restored after this test
     assert main(["--no-plugins", "decode", str(d / "wireshark_capture.pcapng"), "--keylog", str(d / "keylog.log")]) == 0
     out = capsys.readouterr().out
     assert "POST /echo.EchoServer/SayHelloUnary" in out
