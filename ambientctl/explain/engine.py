@@ -86,18 +86,8 @@ def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str =
             "the verdict shown is for the first endpoint", [findings.ref("Pod", k) for k in allowed_eps + denied]))
     found_docs = findings.as_dicts(found)
     warnings += [x["message"] for x in found_docs if x["message"] not in warnings]
-    body: dict[str, Any] = {
-        "source": src.as_dict(),
-        "destination": tgt.as_dict(view),
-        "request": {"port": tgt.port, "protocol": protocol}
-        | ({"method": req.method, "path": req.path} if protocol == "http" else {}),
-        "verdict": "allow" if allowed else "deny",
-        "path": p.path,
-        "enforcedBy": enforced_by,
-        "decidedBy": decided_by,
-        "hops": [h.as_dict() for h in p.hops],
-        "reasons": reasons,
-        "warnings": warnings,
+    body = _verdict(src, tgt.as_dict(view), tgt.port, req, protocol, allowed, p, enforced_by, decided_by, reasons,
+                    warnings) | {
         "findings": found_docs,
         "routing": routing,
         "endpoint": ep.meta.key if ep is not None else None,
@@ -107,6 +97,32 @@ def explain_resolved(view: MeshView, src: Party, tgt: Target, *, protocol: str =
         body["endpoints"] = [{"pod": r[0].meta.key if r[0] else None, "verdict": "allow" if r[2][0] else "deny",
                               "enforcedBy": r[2][1], "decidedBy": r[2][2]} for r in results]
     body["outcome"] = _allowed_outcome(routing) if allowed else (d.outcome if d else "")
+    return _finish(view, body, d, allowed, enforced_by)
+
+
+def _verdict(src: Party, destination: dict[str, Any], port: int, req: HttpRequest, protocol: str, allowed: bool,
+             p: Plan, enforced_by: str, decided_by: dict[str, Any], reasons: list[str],
+             warnings: list[str]) -> dict[str, Any]:
+    """The head every Explanation shares, in the contract's key order."""
+    return {
+        "source": src.as_dict(),
+        "destination": destination,
+        "request": {"port": port, "protocol": protocol}
+        | ({"method": req.method, "path": req.path} if protocol == "http" else {}),
+        "verdict": "allow" if allowed else "deny",
+        "path": p.path,
+        "enforcedBy": enforced_by,
+        "decidedBy": decided_by,
+        "hops": [h.as_dict() for h in p.hops],
+        "reasons": reasons,
+        "warnings": warnings,
+    }
+
+
+def _finish(view: MeshView, body: dict[str, Any], d: Decision | None, allowed: bool,
+            enforced_by: str) -> dict[str, Any]:
+    """The tail every Explanation shares: the deciding policy and log line, what the source could not read, the
+    behaviour model and where the cluster state came from."""
     body["warnings"] += unread_warnings(view)
     if d is not None:
         if d.policy is not None:
@@ -305,18 +321,8 @@ def _explain_external(view: MeshView, src: Party, tgt: Target, protocol: str, me
     if not p.checks and decided_by == {"noPolicy": True} and d is not None and not d.warnings:
         d = None
     warnings = list(p.warnings) + ([w for w in d.warnings if w not in p.warnings] if d else [])
-    body: dict[str, Any] = {
-        "source": src.as_dict(),
-        "destination": describe_destination(host, tgt.port, dialed, entry),
-        "request": {"port": tgt.port, "protocol": protocol}
-        | ({"method": req.method, "path": req.path} if protocol == "http" else {}),
-        "verdict": "allow" if allowed else "deny",
-        "path": p.path,
-        "enforcedBy": enforced_by,
-        "decidedBy": decided_by,
-        "hops": [h.as_dict() for h in p.hops],
-        "reasons": list(p.reasons) + check_reasons,
-        "warnings": warnings,
+    body = _verdict(src, describe_destination(host, tgt.port, dialed, entry), tgt.port, req, protocol, allowed, p,
+                    enforced_by, decided_by, list(p.reasons) + check_reasons, warnings) | {
         "routing": None,
         "endpoint": None,
         "dns": dns,
@@ -328,13 +334,4 @@ def _explain_external(view: MeshView, src: Party, tgt: Target, protocol: str, me
         view.service_entry_waypoint(for_host.entry) if for_host is not None else None)
     body["waypoint"] = binding_doc(view, shown, None, p)
     body["outcome"] = ("the connection goes out to " + p.hops[-1].name) if allowed else (d.outcome if d else "")
-    if d is not None:
-        if d.policy is not None:
-            body["policy"] = d.policy
-        if d.network_policy is not None and not allowed:
-            body["networkPolicy"] = d.network_policy
-        if d.log and not allowed:
-            body[d.log_field or "proxyLog"] = d.log
-    body["istioVersion"] = view.version.label
-    body["source"]["cluster"] = view.cluster.source
-    return body
+    return _finish(view, body, d, allowed, enforced_by)

@@ -284,3 +284,16 @@ def test_a_skipped_egress_waypoint_is_named_with_in_path_false_and_the_finding_n
     (f,) = e["findings"]
     assert f["objects"] == ["Pod/default/sleep-1", "ServiceEntry/istio-egress/httpbin",
                             "Gateway/istio-egress/egress-waypoint"]
+
+
+def test_explain_to_an_external_host_says_what_the_source_could_not_read():
+    """A 403 on a kind degrades every answer and says so — explain to a host outside the cluster as well as to a
+    Service (both bodies end in the same engine code)."""
+    from ambientctl.sources.demo import load_demo
+
+    cluster = load_demo("ambient-1.31")
+    cluster.unreadable["NetworkPolicy"] = "403 Forbidden"
+    view = MeshView(cluster)
+    want = "NetworkPolicy could not be read (403 Forbidden): this answer leaves them out and may be wrong"
+    assert want in explain(view, "sleep", "httpbin.org:443")["warnings"]
+    assert want in explain(view, "sleep", "productpage:9080")["warnings"]
