@@ -27,9 +27,12 @@ def tmux():  # type: ignore[no-untyped-def]
     def tm(*args: str) -> str:
         return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True, env=env).stdout
 
+    pane_pids: list[int] = []
+
     class Term:
         def start(self, command: str) -> None:
             tm("new-session", "-d", "-s", session, "-x", "130", "-y", "40", command)
+            pane_pids.append(int(tm("display-message", "-p", "-t", session, "#{pane_pid}")))
 
         def keys(self, *keys: str) -> None:
             tm("send-keys", "-t", session, *keys)
@@ -58,6 +61,10 @@ def tmux():  # type: ignore[no-untyped-def]
         yield Term()
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, env=env)
+        # kill-session hangs up the pane; an app that outlives it (orphaned after full runs under load, each
+        # then spinning at ~18% CPU for hours) is killed by the pane's session id
+        for pid in pane_pids:
+            subprocess.run(["pkill", "-KILL", "-s", str(pid)], capture_output=True)  # the pane's session
 
 
 def test_ambientctl_demo_opens_the_app_and_explains_a_marked_pair(tmux):
